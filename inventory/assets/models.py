@@ -1,0 +1,73 @@
+"""The Asset: one piece of equipment with its paperwork, place and custodian."""
+
+from __future__ import annotations
+
+from inventory.audit.models import Audited
+from inventory.choices import AssetStatus
+from inventory.extensions import db
+from inventory.models_base import Timestamped, UTCDateTime
+
+
+class Asset(Audited, Timestamped, db.Model):
+    """A registered device: a desktop at a counter, a SWAN router, a projector, a VC codec."""
+
+    __tablename__ = "assets"
+    __table_args__ = (db.UniqueConstraint("model_id", "serial"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    tag = db.Column(db.String(32), nullable=False, unique=True)
+    category_id = db.Column(
+        db.Integer, db.ForeignKey("categories.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    model_id = db.Column(
+        db.Integer, db.ForeignKey("asset_models.id", ondelete="RESTRICT"), nullable=True
+    )
+    serial = db.Column(db.String(64), nullable=True, index=True)
+    status = db.Column(db.String(16), nullable=False, default=AssetStatus.IN_STORE.value)
+    site_id = db.Column(
+        db.Integer, db.ForeignKey("sites.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    location = db.Column(db.String(200), nullable=False, default="")
+    custodian = db.Column(db.String(120), nullable=False, default="")
+    purchase_date = db.Column(db.Date, nullable=True)
+    purchase_cost = db.Column(db.Numeric(12, 2), nullable=True)
+    supplier = db.Column(db.String(120), nullable=False, default="")
+    order_reference = db.Column(db.String(64), nullable=False, default="")
+    budget_head = db.Column(db.String(100), nullable=False, default="")
+    warranty_end = db.Column(db.Date, nullable=True, index=True)
+    amc_vendor = db.Column(db.String(120), nullable=False, default="")
+    amc_end = db.Column(db.Date, nullable=True, index=True)
+    management_address = db.Column(db.String(255), nullable=False, default="")
+    credential_profile_id = db.Column(
+        db.Integer,
+        db.ForeignKey("credential_profiles.id", ondelete="RESTRICT"),
+        nullable=True,
+        index=True,
+    )
+    notes = db.Column(db.Text, nullable=False, default="")
+    last_verified_at = db.Column(UTCDateTime(), nullable=True)
+
+    category = db.relationship("Category", lazy="joined")
+    model = db.relationship("AssetModel", lazy="joined")
+    site = db.relationship("Site", lazy="joined")
+    credential_profile = db.relationship("CredentialProfile")
+
+    __mapper_args__ = {"eager_defaults": False}
+
+    def audit_label(self) -> str:
+        return self.tag
+
+    def __str__(self) -> str:
+        return self.tag
+
+
+db.Index("ix_assets_status_site", Asset.status, Asset.site_id)
+
+
+class TagSequence(db.Model):
+    """The last number handed out for one tag prefix (for example GON-PRJ-)."""
+
+    __tablename__ = "tag_sequences"
+
+    prefix = db.Column(db.String(32), primary_key=True)
+    last_value = db.Column(db.Integer, nullable=False, default=0)

@@ -1,0 +1,329 @@
+"""The register's rules: tags, validation, the filtered list, bulk changes."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from string import Formatter
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.orm import aliased
+
+from inventory.assets.models import Asset, TagSequence
+from inventory.catalog.models import AssetModel, Category, Manufacturer
+from inventory.choices import AssetStatus
+from inventory.credentials.models import CredentialProfile
+from inventory.extensions import db
+from inventory.sites.models import Site
+from inventory.sites.services import subtree_condition
+
+
+class AssetError(ValueError):
+    """An asset that breaks a rule; `field` names the form field it belongs to."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+FIELDS = (
+    "tag",
+    "category_id",
+    "model_id",
+    "serial",
+    "status",
+    "site_id",
+    "location",
+    "custodian",
+    "purchase_date",
+    "purchase_cost",
+    "supplier",
+    "order_reference",
+    "budget_head",
+    "warranty_end",
+    "amc_vendor",
+    "amc_end",
+    "management_address",
+    "credential_profile_id",
+    "notes",
+)
+TAG_RE = re.compile(r"^[A-Z0-9][A-Z0-9/_-]{1,31}$")
+HOSTNAME_RE = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+
+
+# --- tags -------------------------------------------------------------------------------
+
+
+def _render_tag(pattern: str, seq: int | None, values: dict[str, str]) -> str:
+    parts: list[str] = []
+    for literal, name, spec, _conv in Formatter().parse(pattern):
+        parts.append(literal)
+        if name is None:
+            continue
+        if name == "seq":
+            parts.append("#" if seq is None else format(seq, spec or "d"))
+        else:
+            parts.append(format(values[name], spec or ""))
+    return "".join(parts)
+
+
+def _next_value(prefix: str) -> int:
+    """Atomically take the next number for a prefix (UPDATE ... RETURNING on both databases)."""
+    statement = (
+        sa.update(TagSequence)
+        .where(TagSequence.prefix == prefix)
+        .values(last_value=TagSequence.last_value + 1)
+        .returning(TagSequence.last_value)
+    )
+    value = db.session.execute(statement).scalar()
+    if value is not None:
+        return value
+    try:
+        with db.session.begin_nested():
+            db.session.add(TagSequence(prefix=prefix, last_value=0))
+    except sa.exc.IntegrityError:
+        pass  # another writer created it first
+    return db.session.execute(statement).scalar_one()
+
+
+def next_tag(category: Category) -> str:
+    """The next free tag for a category, from the configured TAG_PATTERN."""
+    pattern = current_app.config["TAG_PATTERN"]
+    values = {"district": current_app.config["DISTRICT_CODE"], "category": category.code}
+    prefix = _render_tag(pattern, None, values)
+    while True:
+        tag = _render_tag(pattern, _next_value(prefix), values).upper()
+        if not db.session.scalar(sa.select(Asset.id).where(Asset.tag == tag)):
+            return tag
+
+
+# --- validation -------------------------------------------------------------------------
+
+
+def valid_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return bool(HOSTNAME_RE.match(text)) and not text.replace(".", "").isdigit()
+    return True
+
+
+def _clean(fields: dict[str, Any]) -> dict[str, Any]:
+    cleaned = {}
+    for key, value in fields.items():
+        if key not in FIELDS:
+            continue
+        if isinstance(value, str):
+            value = value.strip()
+        if key in ("model_id", "credential_profile_id") and not value:
+            value = None
+        if key in ("serial",) and value == "":
+            value = None
+        if key == "tag" and value:
+            value = value.upper()
+        cleaned[key] = value
+    return cleaned
+
+
+def _check(asset: Asset) -> None:
+    if asset.tag and not TAG_RE.match(asset.tag):
+        raise AssetError(_("A tag has 2 to 32 capital letters, digits, -, / or _."), "tag")
+    if asset.tag:
+        clash = db.session.scalar(
+            sa.select(Asset.id).where(Asset.tag == asset.tag, Asset.id != (asset.id or 0))
+        )
+        if clash:
+            raise AssetError(_("The tag %(tag)s is already used.", tag=asset.tag), "tag")
+    category = db.session.get(Category, asset.category_id) if asset.category_id else None
+    if category is None:
+        raise AssetError(_("Choose a category."), "category_id")
+    if asset.site_id is None or db.session.get(Site, asset.site_id) is None:
+        raise AssetError(_("Choose a site."), "site_id")
+    if asset.status not in AssetStatus.values():
+        raise AssetError(_("Unknown status."), "status")
+    if asset.model_id is not None:
+        model = db.session.get(AssetModel, asset.model_id)
+        if model is None:
+            raise AssetError(_("Unknown model."), "model_id")
+        if model.category_id != asset.category_id:
+            raise AssetError(
+                _(
+                    "The model %(model)s is a %(category)s; choose that category or another model.",
+                    model=str(model),
+                    category=model.category.name_en,
+                ),
+                "model_id",
+            )
+        if asset.serial:
+            clash = db.session.scalar(
+                sa.select(Asset.tag).where(
+                    Asset.model_id == asset.model_id,
+                    Asset.serial == asset.serial,
+                    Asset.id != (asset.id or 0),
+                )
+            )
+            if clash:
+                raise AssetError(
+                    _(
+                        "Serial %(serial)s of this model is already registered as %(tag)s.",
+                        serial=asset.serial,
+                        tag=clash,
+                    ),
+                    "serial",
+                )
+    if asset.purchase_cost is not None and Decimal(asset.purchase_cost) < 0:
+        raise AssetError(_("The cost cannot be negative."), "purchase_cost")
+    if asset.purchase_date and asset.purchase_date > date.today() + timedelta(days=1):
+        raise AssetError(_("The purchase date is in the future."), "purchase_date")
+    if asset.management_address and not valid_address(asset.management_address):
+        raise AssetError(
+            _("Give an IP address or a host name, for example 10.20.1.1."), "management_address"
+        )
+    if asset.credential_profile_id is not None and (
+        db.session.get(CredentialProfile, asset.credential_profile_id) is None
+    ):
+        raise AssetError(_("Unknown credentials profile."), "credential_profile_id")
+
+
+# --- writes -----------------------------------------------------------------------------
+
+
+def create_asset(**fields) -> Asset:
+    values = _clean(fields)
+    asset = Asset(**{k: v for k, v in values.items() if k != "tag"})
+    asset.status = asset.status or AssetStatus.IN_STORE.value
+    asset.tag = values.get("tag") or None
+    with db.session.no_autoflush:
+        _check(asset)
+        if not asset.tag:
+            asset.tag = next_tag(db.session.get(Category, asset.category_id))
+    db.session.add(asset)
+    db.session.flush()
+    return asset
+
+
+def update_asset(asset: Asset, **fields) -> Asset:
+    values = _clean(fields)
+    with db.session.no_autoflush:
+        for key, value in values.items():
+            if key == "tag" and not value:
+                continue
+            setattr(asset, key, value)
+        _check(asset)
+    db.session.flush()
+    return asset
+
+
+def delete_asset(asset: Asset) -> None:
+    db.session.delete(asset)
+    db.session.flush()
+
+
+def bulk_update(asset_ids: list[int], status: str | None = None, site_id: int | None = None) -> int:
+    """Change the status and/or site of many assets, each change recorded in history."""
+    if status is not None and status not in AssetStatus.values():
+        raise AssetError(_("Unknown status."), "status")
+    if site_id is not None and db.session.get(Site, site_id) is None:
+        raise AssetError(_("Choose a site."), "site_id")
+    assets = db.session.scalars(sa.select(Asset).where(Asset.id.in_(asset_ids))).all()
+    for asset in assets:
+        if status is not None:
+            asset.status = status
+        if site_id is not None:
+            asset.site_id = site_id
+    db.session.flush()
+    return len(assets)
+
+
+# --- the list ---------------------------------------------------------------------------
+
+
+@dataclass
+class AssetFilter:
+    """What the register list is narrowed to; the same object drives the page and exports."""
+
+    q: str = ""
+    site_id: int | None = None
+    category_id: int | None = None
+    status: str = ""
+    expiring: str = ""  # "warranty" or "amc"
+    within_days: int = 90
+    sort: str = "tag"
+    descending: bool = False
+    ids: list[int] = field(default_factory=list)
+
+
+SORTS = {
+    "tag": Asset.tag,
+    "category": Category.code,
+    "status": Asset.status,
+    "site": Site.name_en,
+    "serial": Asset.serial,
+    "purchase_date": Asset.purchase_date,
+    "warranty_end": Asset.warranty_end,
+    "amc_end": Asset.amc_end,
+    "updated": Asset.updated_at,
+}
+
+
+def asset_query(flt: AssetFilter) -> sa.Select:
+    """The SELECT behind the register list, search, filters and exports."""
+    query = sa.select(Asset).join(Asset.category).join(Asset.site)
+    if flt.ids:
+        query = query.where(Asset.id.in_(flt.ids))
+    if flt.q:
+        needle = flt.q.strip()
+        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{escaped}%"
+        model_alias = aliased(AssetModel)
+        maker_alias = aliased(Manufacturer)
+        model_match = (
+            sa.select(model_alias.id)
+            .join(maker_alias, model_alias.manufacturer_id == maker_alias.id)
+            .where(
+                sa.or_(
+                    model_alias.name.ilike(like, escape="\\"),
+                    maker_alias.name.ilike(like, escape="\\"),
+                )
+            )
+        )
+        query = query.where(
+            sa.or_(
+                Asset.tag.ilike(like, escape="\\"),
+                Asset.serial.ilike(like, escape="\\"),
+                Asset.model_id.in_(model_match),
+                Site.name_en.ilike(like, escape="\\"),
+                Site.name_hi.like(like, escape="\\"),
+                Site.code.ilike(like, escape="\\"),
+                Asset.management_address == needle,
+            )
+        )
+    if flt.site_id:
+        query = query.where(subtree_condition(Asset.site_id, flt.site_id))
+    if flt.category_id:
+        query = query.where(Asset.category_id == flt.category_id)
+    if flt.status:
+        query = query.where(Asset.status == flt.status)
+    if flt.expiring in ("warranty", "amc"):
+        column = Asset.warranty_end if flt.expiring == "warranty" else Asset.amc_end
+        today = date.today()
+        query = query.where(
+            column.is_not(None), column <= today + timedelta(days=max(0, flt.within_days))
+        )
+    order = SORTS.get(flt.sort, Asset.tag)
+    order = order.desc() if flt.descending else order.asc()
+    return query.order_by(order, Asset.id.desc() if flt.descending else Asset.id)
+
+
+def status_counts() -> dict[str, int]:
+    return dict(
+        db.session.execute(sa.select(Asset.status, sa.func.count()).group_by(Asset.status)).all()
+    )

@@ -1,0 +1,1 @@
+"""Change history: every write to an audited model becomes a ChangeLog row."""

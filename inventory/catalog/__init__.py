@@ -1,0 +1,1 @@
+"""The catalogue: asset categories, manufacturers and their models."""

@@ -1,0 +1,135 @@
+"""Status and kind vocabularies, each value with its label and colour, in one place."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from flask_babel import lazy_gettext as _l
+
+
+class Choice(str, Enum):  # noqa: UP042 - members carry a label and colour too
+    """A stored string value with a translated label and a badge colour."""
+
+    def __new__(cls, value: str, label, colour: str = "grey"):
+        obj = str.__new__(cls, value)
+        obj._value_ = value
+        obj.label = label
+        obj.colour = colour
+        return obj
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def pairs(cls) -> list[tuple[str, object]]:
+        return [(member.value, member.label) for member in cls]
+
+    @classmethod
+    def choices(cls):
+        """Select options for a form."""
+        from inventory.forms import options
+
+        return options(cls.pairs())
+
+    @classmethod
+    def values(cls) -> list[str]:
+        return [member.value for member in cls]
+
+    @classmethod
+    def label_of(cls, value: str | None):
+        try:
+            return cls(value).label
+        except ValueError:
+            return value or ""
+
+    @classmethod
+    def colour_of(cls, value: str | None) -> str:
+        try:
+            return cls(value).colour
+        except ValueError:
+            return "grey"
+
+
+class Role(Choice):
+    VIEWER = "viewer", _l("Viewer"), "grey"
+    ENGINEER = "engineer", _l("Engineer"), "blue"
+    MANAGER = "manager", _l("Manager"), "purple"
+    ADMIN = "admin", _l("Administrator"), "red"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+    def at_least(self, other: Role | str) -> bool:
+        return self.rank >= Role(other).rank
+
+
+class SiteKind(Choice):
+    DISTRICT_HQ = "district_hq", _l("District headquarters"), "purple"
+    TEHSIL = "tehsil", _l("Tehsil"), "blue"
+    BLOCK = "block", _l("Block"), "teal"
+    MUNICIPALITY = "municipality", _l("Municipality"), "teal"
+    OFFICE = "office", _l("Office"), "grey"
+    CSC = "csc", _l("Common Service Centre"), "orange"
+
+    @property
+    def level(self) -> int:
+        return {
+            "district_hq": 0,
+            "tehsil": 1,
+            "block": 2,
+            "municipality": 2,
+            "office": 3,
+            "csc": 3,
+        }[self.value]
+
+
+class LinkType(Choice):
+    SWAN = "swan", _l("SWAN"), "green"
+    BROADBAND = "broadband", _l("Broadband"), "blue"
+    CELLULAR = "4g", _l("4G"), "orange"
+    NONE = "none", _l("None"), "grey"
+
+
+class CategoryGroup(Choice):
+    EDISTRICT = "edistrict", _l("e-District hardware"), "blue"
+    NETWORKING = "networking", _l("Networking"), "teal"
+    PROJECTOR = "projector", _l("Projector"), "purple"
+    VC = "vc", _l("Video conferencing"), "orange"
+    OTHER = "other", _l("Other"), "grey"
+
+
+class AssetStatus(Choice):
+    IN_STORE = "in_store", _l("In store"), "grey"
+    DEPLOYED = "deployed", _l("Deployed"), "green"
+    UNDER_REPAIR = "under_repair", _l("Under repair"), "orange"
+    NON_FUNCTIONAL = "non_functional", _l("Non-functional"), "red"
+    CONDEMNED = "condemned", _l("Condemned"), "black"
+
+
+class SnmpVersion(Choice):
+    NONE = "none", _l("No SNMP"), "grey"
+    V1 = "v1", _l("SNMP v1"), "grey"
+    V2C = "v2c", _l("SNMP v2c"), "blue"
+    V3 = "v3", _l("SNMP v3"), "green"
+
+
+class SnmpAuthProtocol(Choice):
+    NONE = "none", _l("No authentication"), "grey"
+    MD5 = "md5", "MD5", "grey"
+    SHA = "sha", "SHA-1", "blue"
+    SHA256 = "sha256", "SHA-256", "green"
+    SHA512 = "sha512", "SHA-512", "green"
+
+
+class SnmpPrivProtocol(Choice):
+    NONE = "none", _l("No privacy"), "grey"
+    DES = "des", "DES", "grey"
+    AES = "aes", "AES-128", "blue"
+    AES256 = "aes256", "AES-256", "green"
+
+
+class ChangeAction(Choice):
+    CREATE = "create", _l("Created"), "green"
+    UPDATE = "update", _l("Updated"), "blue"
+    DELETE = "delete", _l("Deleted"), "red"

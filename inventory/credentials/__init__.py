@@ -1,0 +1,1 @@
+"""Monitoring credentials profiles (SNMP and SSH), encrypted at rest."""

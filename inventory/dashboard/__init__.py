@@ -1,0 +1,1 @@
+"""The district overview page."""

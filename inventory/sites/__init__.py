@@ -1,0 +1,1 @@
+"""Sites: the district headquarters, tehsils, blocks, municipalities, offices and CSCs."""
