@@ -33,9 +33,11 @@ MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 
 def select_locale() -> str:
     """The user's saved language, else the session's choice, else the browser's, else Hindi."""
-    from flask import current_app, session
+    from flask import current_app, has_request_context, session
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI commands and jobs: no user, session or browser
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     if session.get("locale") in languages:
@@ -75,8 +77,10 @@ def init_app(app: Flask) -> None:
 
 def _configure_sqlite(app: Flask) -> None:
     busy_ms = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
-    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-    options.setdefault("connect_args", {}).setdefault("timeout", busy_ms / 1000)
+    # Copies: the default dict is shared by every app built in this process.
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options["connect_args"] = {"timeout": busy_ms / 1000, **options.get("connect_args", {})}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 @event.listens_for(Engine, "connect")

@@ -5,16 +5,38 @@ from inventory.audit.models import ChangeLog
 from inventory.auth.models import User, UserSession
 from inventory.catalog.models import AssetModel, Category, Manufacturer
 from inventory.credentials.models import CredentialProfile
+from inventory.health.models import (
+    AssetHealth,
+    HealthEvent,
+    HealthHourly,
+    HealthSample,
+    InterfaceHourly,
+    InterfaceSample,
+    InterfaceState,
+    Lease,
+    SweepResult,
+    SweepRun,
+)
 from inventory.sites.models import Site
 
 __all__ = [
     "Asset",
+    "AssetHealth",
     "AssetModel",
     "Category",
     "ChangeLog",
     "CredentialProfile",
+    "HealthEvent",
+    "HealthHourly",
+    "HealthSample",
+    "InterfaceHourly",
+    "InterfaceSample",
+    "InterfaceState",
+    "Lease",
     "Manufacturer",
     "Site",
+    "SweepResult",
+    "SweepRun",
     "TagSequence",
     "User",
     "UserSession",

@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
+from flask import g, request_started
 
 from inventory import create_app
 from inventory.extensions import db
@@ -61,15 +62,29 @@ def base_config(database_url: str, instance_path) -> dict:
         "CREDENTIALS_KEYS": [Fernet.generate_key().decode()],
         "CREDENTIALS_KEY_FILE": str(instance_path / "credentials.key"),
         "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+        # Tests match English messages; the Hindi pages have tests of their own.
+        "BABEL_DEFAULT_LOCALE": "en",
     }
 
 
 _schema_ready: set[str] = set()
 
 
+def _fresh_request_globals(_sender, **_extra) -> None:
+    """Each test request starts with an empty flask.g, as a real request does.
+
+    The fixture keeps one app context pushed so that tests can use the database between
+    requests; Flask reuses that context for the test client's requests, so without this
+    the signed-in user, the language and the CSRF token would leak from one request
+    into the next.
+    """
+    g.__dict__.clear()
+
+
 @pytest.fixture
 def app(database_url, tmp_path):
     app = create_app(base_config(database_url, tmp_path))
+    request_started.connect(_fresh_request_globals, app)
     with app.app_context():
         if database_url not in _schema_ready:
             db.drop_all()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sqlalchemy import event
+from sqlalchemy.orm import Mapper
+
 from inventory.extensions import db
 from inventory.models_base import UTCDateTime, utcnow
 
@@ -19,6 +22,24 @@ class Audited:
 
     def audit_label(self) -> str:
         return str(self)
+
+
+def _keep_value(target, value, oldvalue, initiator):
+    return value
+
+
+@event.listens_for(Mapper, "mapper_configured")
+def _load_old_values_on_set(mapper: Mapper, cls: type) -> None:
+    """Audited columns fetch their old value before a change, even on an expired object.
+
+    Otherwise setting an attribute of an object that a commit expired would record
+    "before" as nothing: SQLAlchemy does not load what it overwrites.
+    """
+    if issubclass(cls, Audited):
+        for attr in mapper.column_attrs:
+            event.listen(
+                getattr(cls, attr.key), "set", _keep_value, active_history=True, retval=True
+            )
 
 
 class ChangeLog(db.Model):

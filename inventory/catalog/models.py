@@ -18,6 +18,8 @@ class Category(Audited, Timestamped, db.Model):
     name_en = db.Column(db.String(100), nullable=False)
     name_hi = db.Column(db.String(100), nullable=False, default="")
     group = db.Column(db.String(16), nullable=False, default=CategoryGroup.OTHER.value)
+    # How often devices of this category are polled; None means HEALTH_INTERVAL_SECONDS.
+    poll_interval_seconds = db.Column(db.Integer, nullable=True)
 
     def name(self, locale: str = "en") -> str:
         if locale == "hi" and self.name_hi:

@@ -169,8 +169,12 @@ def save_model(model: AssetModel | None, **fields) -> AssetModel:
             raise CatalogError(
                 _("The category cannot change while %(n)d assets use this model.", n=in_use)
             )
-    for key, value in fields.items():
-        setattr(model, key, value)
+    with db.session.no_autoflush:
+        for key, value in fields.items():
+            setattr(model, key, value)
+        # The objects too, not only the ids: the change log labels the model "maker name".
+        model.manufacturer = db.session.get(Manufacturer, model.manufacturer_id)
+        model.category = db.session.get(Category, model.category_id)
     db.session.flush()
     return model
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from inventory.choices import SnmpAuthProtocol, SnmpPrivProtocol, SnmpVersion
 from inventory.forms import BaseForm
@@ -19,6 +19,9 @@ class CredentialProfileForm(BaseForm):
         _l("Description"), filters=[strip], validators=[Optional(), Length(max=255)]
     )
     snmp_version = SelectField(_l("SNMP version"), choices=SnmpVersion.choices())
+    snmp_port = IntegerField(
+        _l("SNMP port"), default=161, validators=[DataRequired(), NumberRange(min=1, max=65535)]
+    )
     snmp_community = PasswordField(
         _l("SNMP community (v1/v2c)"), description=KEEP, validators=[Optional(), Length(max=64)]
     )

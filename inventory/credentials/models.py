@@ -24,6 +24,7 @@ class CredentialProfile(Audited, Timestamped, db.Model):
     name = db.Column(db.String(100), nullable=False, unique=True)
     description = db.Column(db.String(255), nullable=False, default="")
     snmp_version = db.Column(db.String(8), nullable=False, default=SnmpVersion.V2C.value)
+    snmp_port = db.Column(db.Integer, nullable=False, default=161, server_default="161")
     snmp_username = db.Column(db.String(64), nullable=False, default="")
     snmp_auth_protocol = db.Column(
         db.String(8), nullable=False, default=SnmpAuthProtocol.NONE.value

@@ -19,6 +19,7 @@ PLAIN_FIELDS = (
     "name",
     "description",
     "snmp_version",
+    "snmp_port",
     "snmp_username",
     "snmp_auth_protocol",
     "snmp_priv_protocol",

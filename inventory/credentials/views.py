@@ -44,7 +44,7 @@ def form(profile_id: int | None = None):
         try:
             services.save_profile(
                 profile,
-                plain={key: getattr(form, key).data or "" for key in services.PLAIN_FIELDS},
+                plain={key: getattr(form, key).data for key in services.PLAIN_FIELDS},
                 new_secrets={key: getattr(form, key).data or "" for key in SECRET_FIELDS},
                 clear_secrets=form.clear_secrets.data,
             )

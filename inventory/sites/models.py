@@ -15,7 +15,7 @@ class Site(Audited, Timestamped, db.Model):
 
     id = db.Column(db.Integer, primary_key=True)
     code = db.Column(db.String(32), nullable=False, unique=True)
-    name_en = db.Column(db.String(200), nullable=False)
+    name_en = db.Column(db.String(200), nullable=False, index=True)  # the list's sort by site
     name_hi = db.Column(db.String(200), nullable=False, default="")
     kind = db.Column(db.String(20), nullable=False)
     parent_id = db.Column(

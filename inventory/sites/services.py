@@ -39,6 +39,19 @@ def _check(site: Site) -> None:
     )
     if duplicate:
         raise SiteError(_("Another site already has the code %(code)s.", code=site.code))
+    if site.id is not None:
+        # A change of kind must leave every site below at a lower level.
+        for child_kind in db.session.scalars(
+            sa.select(Site.kind).where(Site.parent_id == site.id).distinct()
+        ):
+            if SiteKind(child_kind).level <= kind.level:
+                raise SiteError(
+                    _(
+                        "A %(kind)s cannot be placed under a %(parent)s.",
+                        kind=SiteKind(child_kind).label,
+                        parent=kind.label,
+                    )
+                )
     if site.parent_id is None:
         if kind is not SiteKind.DISTRICT_HQ:
             raise SiteError(_("Only a district headquarters can be without a parent site."))
@@ -68,11 +81,11 @@ def create_site(**fields) -> Site:
 
 
 def update_site(site: Site, **fields) -> Site:
-    for key in FIELDS:
-        if key in fields:
-            setattr(site, key, fields[key])
-    site.parent_id = site.parent_id or None
-    with db.session.no_autoflush:
+    with db.session.no_autoflush:  # nothing half-changed may reach the database unchecked
+        for key in FIELDS:
+            if key in fields:
+                setattr(site, key, fields[key])
+        site.parent_id = site.parent_id or None
         _check(site)
     db.session.flush()
     return site

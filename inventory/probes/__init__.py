@@ -1,0 +1,1 @@
+"""Pure I/O adapters that talk to devices. They import nothing from the app."""

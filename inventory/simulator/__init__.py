@@ -1,0 +1,1 @@
+"""Simulated devices on loopback for the demo, the tests and the benchmarks."""
