@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import itertools
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import date
 
 import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
-from flask import g, request_started
+from flask.testing import FlaskClient
+from support import temporary_database
 
 from inventory import create_app
 from inventory.extensions import db
@@ -34,16 +34,8 @@ def database_url(tmp_path_factory) -> Iterator[str]:
     if not admin_url:
         yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
         return
-    name = f"inventory_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with temporary_database(admin_url, "inventory_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -70,21 +62,24 @@ def base_config(database_url: str, instance_path) -> dict:
 _schema_ready: set[str] = set()
 
 
-def _fresh_request_globals(_sender, **_extra) -> None:
-    """Each test request starts with an empty flask.g, as a real request does.
+class IsolatedClient(FlaskClient):
+    """Each request in its own app context, as in production.
 
-    The fixture keeps one app context pushed so that tests can use the database between
-    requests; Flask reuses that context for the test client's requests, so without this
-    the signed-in user, the language and the CSRF token would leak from one request
-    into the next.
+    The `app` fixture keeps one app context open so that tests can use the database
+    between requests, and Flask would reuse it for the test client's requests: `g` and
+    the database session (identity map, open transaction) would then carry over from
+    one request, or one browser, to the next.
     """
-    g.__dict__.clear()
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
 
 
 @pytest.fixture
 def app(database_url, tmp_path):
     app = create_app(base_config(database_url, tmp_path))
-    request_started.connect(_fresh_request_globals, app)
+    app.test_client_class = IsolatedClient
     with app.app_context():
         if database_url not in _schema_ready:
             db.drop_all()

@@ -372,7 +372,8 @@ def test_stored_community_satisfies_v2c_on_edit(profile):
 
 
 def test_delete_refused_while_assets_use_the_profile(admin, profile, district, make_asset):
-    asset = make_asset(district["hq"], "RTR", credential_profile_id=profile.id)
+    profile_id = profile.id
+    asset = make_asset(district["hq"], "RTR", credential_profile_id=profile_id)
     response = admin.post(f"/credentials/{profile.id}/delete", follow_redirects=True)
     assert "1 assets use this profile. Give them another one first." in response.get_data(
         as_text=True
@@ -382,7 +383,7 @@ def test_delete_refused_while_assets_use_the_profile(admin, profile, district, m
 
     update_asset(asset, credential_profile_id=None)
     db.session.commit()
-    response = admin.post(f"/credentials/{profile.id}/delete")
+    response = admin.post(f"/credentials/{profile_id}/delete")
     assert response.status_code == 302
     db.session.expire_all()
-    assert db.session.get(CredentialProfile, profile.id) is None
+    assert db.session.get(CredentialProfile, profile_id) is None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +16,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
 from flask_migrate import downgrade, upgrade
+from support import temporary_database
 
 from inventory import create_app
 from inventory.extensions import MIGRATIONS_DIR, db
@@ -37,17 +37,8 @@ def empty_database_url(request, tmp_path):
     if request.param == "sqlite":
         yield "sqlite:///" + str(tmp_path / "migrations.sqlite3")
         return
-    admin_url = _psycopg(os.environ[PG_ENV])
-    name = f"inventory_migrations_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with temporary_database(_psycopg(os.environ[PG_ENV]), "inventory_migrations") as url:
+        yield url
 
 
 @pytest.fixture

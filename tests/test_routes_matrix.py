@@ -13,7 +13,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 
 from inventory.choices import Role
 from inventory.extensions import db
@@ -136,29 +135,6 @@ MATRIX: dict[str, Route] = {
         "users.end_sessions", "admin", "/users/{user_id}/end-sessions", ("POST",)
     ),
 }
-
-
-class IsolatedClient(FlaskClient):
-    """Each request in its own app context, as in production.
-
-    The `app` fixture keeps one app context open for the whole test and Flask reuses it
-    for the test client's requests: `g` and the database session (identity map, open
-    transaction) would otherwise carry over from one browser's request to another's.
-    """
-
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
-@pytest.fixture(autouse=True)
-def _isolated_requests(app):
-    app.test_client_class = IsolatedClient
-
-
-@pytest.fixture
-def client(app, _isolated_requests):
-    return app.test_client()
 
 
 @pytest.fixture
