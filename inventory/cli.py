@@ -79,6 +79,12 @@ def init_app(app: Flask) -> None:
     from inventory.demo import demo_command
 
     app.cli.add_command(demo_command)
+    from inventory.simulator.demo_agents import agents_command  # the demo's simulated devices
+
+    app.cli.add_command(agents_command)
+    from inventory.health import cli as health_cli
+
+    health_cli.init_app(app)
 
 
 def _create_app():

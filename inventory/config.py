@@ -49,6 +49,20 @@ class Defaults:
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     PASSWORD_HASH_TIME_COST = 3
     PASSWORD_HASH_MEMORY_KIB = 65536
+    # Health sweeps (docs/HEALTH.md). A category's poll_interval_seconds overrides the interval.
+    HEALTH_INTERVAL_SECONDS = 300
+    HEALTH_DOWN_AFTER = 2  # consecutive failed polls before a device is "down"
+    HEALTH_CONCURRENCY = 200  # SNMP requests in flight at once (per probe process)
+    HEALTH_PROCESSES = 1  # probe processes; 2 uses both cores of a small server
+    HEALTH_TIMEOUT = 2.0  # seconds per SNMP request
+    HEALTH_RETRIES = 1
+    HEALTH_LEASE_SECONDS = 300  # a dead sweeper's lease expires after this; renewed while alive
+    HEALTH_BATCH_SIZE = 500  # results written per transaction
+    HEALTH_PROBE_CHUNK = 5000  # most targets probed between two lease renewals
+    HEALTH_TICK_SECONDS = 10  # how often the scheduler looks for due devices
+    HEALTH_RETENTION_EVERY_SECONDS = 3600
+    HEALTH_RAW_DAYS = 7  # raw samples and per-sweep results
+    HEALTH_HOURLY_DAYS = 365  # hourly rollups
 
 
 ENV_PREFIX = "INVENTORY_"

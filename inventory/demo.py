@@ -39,13 +39,16 @@ DEMO_USERS = (
 
 SWAN_PROFILE = "SWAN routers v3"
 OFFICE_PROFILE = "Office devices v2c"
-# name, description, plain settings, secrets (demo values; simulated agents use the same)
+# name, description, plain settings, secrets (demo values; simulated agents use the same).
+# Port 16161, not 161: the simulated agents (`inventory agents`) need no root to listen there.
+DEMO_SNMP_PORT = 16161
 CREDENTIAL_PROFILES = (
     (
         SWAN_PROFILE,
         "SNMPv3 read-only user on SWAN routers, switches and firewalls; SSH for backups.",
         {
             "snmp_version": "v3",
+            "snmp_port": DEMO_SNMP_PORT,
             "snmp_username": "degs-monitor",
             "snmp_auth_protocol": "sha",
             "snmp_priv_protocol": "aes",
@@ -60,7 +63,7 @@ CREDENTIAL_PROFILES = (
     (
         OFFICE_PROFILE,
         "SNMP v2c read-only community for printers, UPS units, projectors and VC codecs.",
-        {"snmp_version": "v2c"},
+        {"snmp_version": "v2c", "snmp_port": DEMO_SNMP_PORT},
         {"snmp_community": "gonda-office-ro"},
     ),
 )

@@ -88,6 +88,7 @@ def init_app(app: Flask) -> None:
     from inventory.catalog.views import bp as catalog_bp
     from inventory.credentials.views import bp as credentials_bp
     from inventory.dashboard.views import bp as dashboard_bp
+    from inventory.health.views import bp as health_bp
     from inventory.sites.views import bp as sites_bp
 
     for blueprint in (
@@ -99,6 +100,7 @@ def init_app(app: Flask) -> None:
         assets_bp,
         credentials_bp,
         audit_bp,
+        health_bp,
     ):
         app.register_blueprint(blueprint)
 

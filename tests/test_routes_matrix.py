@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from inventory.choices import Role
 from inventory.extensions import db
+from inventory.health.models import SweepRun
 
 ROLES = ("anonymous", "viewer", "engineer", "manager", "admin")
 
@@ -55,10 +56,20 @@ MATRIX: dict[str, Route] = {
     "/sites/": Route("sites.index", "viewer", "/sites/"),
     "/sites/<int:site_id>": Route("sites.detail", "viewer", "/sites/{site_id}"),
     "/catalog/": Route("catalog.index", "viewer", "/catalog/"),
+    "/health/": Route("health.index", "viewer", "/health/"),
+    "/health/runs": Route("health.runs", "viewer", "/health/runs"),
+    "/health/runs/<int:run_id>": Route("health.run", "viewer", "/health/runs/{run_id}"),
+    "/health/events": Route("health.events", "viewer", "/health/events"),
+    "/health/assets/<int:asset_id>/chart.json": Route(
+        "health.chart", "viewer", "/health/assets/{asset_id}/chart.json"
+    ),
     # Engineers keep the register
     "/assets/new": Route("assets.create", "engineer", "/assets/new", ("GET", "POST")),
     "/assets/<int:asset_id>/edit": Route(
         "assets.edit", "engineer", "/assets/{asset_id}/edit", ("GET", "POST")
+    ),
+    "/health/assets/<int:asset_id>/poll": Route(
+        "health.poll_now", "engineer", "/health/assets/{asset_id}/poll", ("POST",)
     ),
     # Managers: bulk changes, deletions, sites, catalogue, credentials, history, import
     "/assets/bulk": Route("assets.bulk", "manager", "/assets/bulk", ("POST",)),
@@ -156,6 +167,8 @@ def make_objects(make_site, make_asset, make_user):
             new_secrets={"snmp_community": "matrix-community"},
         )
         target = make_user("viewer", username=f"matrix-target-{n}")
+        sweep = SweepRun(targets=1, ok=1, status="finished")
+        db.session.add(sweep)
         db.session.commit()
         return {
             "asset_id": asset.id,
@@ -166,6 +179,7 @@ def make_objects(make_site, make_asset, make_user):
             "model_id": asset.model_id,
             "profile_id": profile.id,
             "user_id": target.id,
+            "run_id": sweep.id,
         }
 
     return make

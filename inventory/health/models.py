@@ -2,11 +2,56 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
 from inventory.extensions import db
 from inventory.models_base import UTCDateTime, utcnow
 
+_TWO_63 = 2**63
+_TWO_64 = 2**64
+
+
+class Counter64Type(TypeDecorator):
+    """NUMERIC(20, 0) holding an exact unsigned 64-bit counter as a Python int.
+
+    PostgreSQL stores it as is. SQLite's NUMERIC would go through a float (exact only
+    to 2**53) and cannot hold 2**63 or more at all, so there the value is kept as the
+    signed 64-bit integer with the same bits and turned back on reading. Compare and
+    aggregate counters in Python, not in SQL.
+    """
+
+    impl = sa.Numeric(20, 0)
+    cache_ok = True
+
+    def coerce_compared_value(self, op, value):
+        return self
+
+    def bind_processor(self, dialect):
+        sqlite = dialect.name == "sqlite"
+
+        def process(value):
+            if value is None:
+                return None
+            value = int(value)
+            return value - _TWO_64 if sqlite and value >= _TWO_63 else value
+
+        return process
+
+    def result_processor(self, dialect, coltype):
+        sqlite = dialect.name == "sqlite"
+
+        def process(value):
+            if value is None:
+                return None
+            value = int(value)
+            return value + _TWO_64 if sqlite and value < 0 else value
+
+        return process
+
+
 # 64-bit SNMP counters go up to 2**64 - 1, past a signed BIGINT.
-Counter64 = db.Numeric(20, 0)
+Counter64 = Counter64Type()
 
 
 class SweepRun(db.Model):

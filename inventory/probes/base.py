@@ -39,6 +39,11 @@ PRINTER = "printer"  # Printer-MIB supplies
 UPS = "ups"  # UPS-MIB battery
 ENTITY = "entity"  # ENTITY-MIB model and serial
 ALL_GROUPS = frozenset({SYSTEM, INTERFACES, HOST, PRINTER, UPS, ENTITY})
+# The lean standard health set for frequent sweeps: one GET of the system group, ifNumber,
+# hrSystemUptime, hrSystemProcesses and upsEstimatedChargeRemaining, plus one GETBULK of
+# ifOperStatus, ifInOctets and ifOutOctets (32-bit). A fuller group given alongside wins.
+HEALTH = "health"
+HEALTH_GROUPS = frozenset({SYSTEM, HEALTH})
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +142,8 @@ class SnmpData:
     ups: UpsInfo | None = None
     entity_model: str = ""
     entity_serial: str = ""
+    host_uptime_ticks: int | None = None  # hrSystemUptime: the OS's, not the agent's, uptime
+    process_count: int | None = None  # hrSystemProcesses
     varbinds: int = 0  # how many values were received
 
 
