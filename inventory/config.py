@@ -52,6 +52,9 @@ class Defaults:
     # Health sweeps (docs/HEALTH.md). A category's poll_interval_seconds overrides the interval.
     HEALTH_INTERVAL_SECONDS = 300
     HEALTH_DOWN_AFTER = 2  # consecutive failed polls before a device is "down"
+    # A device that failed but is not down yet is polled again this soon (not after the
+    # full interval), so a dead device is reported down in about a minute, not ten.
+    HEALTH_RECHECK_SECONDS = 60
     HEALTH_CONCURRENCY = 200  # SNMP requests in flight at once (per probe process)
     HEALTH_PROCESSES = 1  # probe processes; 2 uses both cores of a small server
     HEALTH_TIMEOUT = 2.0  # seconds per SNMP request

@@ -92,12 +92,18 @@ def fail(asset, outcome=Outcome.TIMEOUT, message="no answer after 2 tries") -> P
     return ProbeResult(asset.id, outcome, message, elapsed_ms=4000.0)
 
 
-def record(pairs, at, down_after=2):
+def record(pairs, at, down_after=2, recheck_seconds=None):
     run = services.start_run(
         db.session, trigger="manual", scope="test", holder="test", started_at=at
     )
     done = services.record_results(
-        db.session, run.id, pairs, at=at, planned_at=at, down_after=down_after
+        db.session,
+        run.id,
+        pairs,
+        at=at,
+        planned_at=at,
+        down_after=down_after,
+        recheck_seconds=recheck_seconds,
     )
     db.session.commit()
     return done
@@ -239,6 +245,21 @@ def test_next_due_follows_the_category_interval(device):
     router = device("RTR")
     record([(planned(router, interval=900), ok(router))], T0)
     assert health(router).next_due_at == T0 + timedelta(minutes=15)
+
+
+def test_a_failure_is_confirmed_soon_then_the_interval_applies_again(device):
+    router = device("RTR")
+    t0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+    record([(planned(router), fail(router))], t0, recheck_seconds=60)
+    first = health(router)
+    assert first.state == "unknown" and first.next_due_at == t0 + timedelta(seconds=60)
+    t1 = t0 + timedelta(seconds=60)
+    record([(planned(router), fail(router))], t1, recheck_seconds=60)
+    assert health(router).state == "down"
+    assert health(router).next_due_at == t1 + timedelta(seconds=300)
+    t2 = t1 + timedelta(seconds=300)
+    record([(planned(router), ok(router))], t2, recheck_seconds=60)
+    assert health(router).next_due_at == t2 + timedelta(seconds=300)
 
 
 def test_printer_supplies_give_the_lowest_toner(device):

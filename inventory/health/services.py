@@ -697,6 +697,7 @@ def record_results(
     at: datetime,
     planned_at: datetime,
     down_after: int = 2,
+    recheck_seconds: int | None = None,
     not_polled: frozenset[int] | set[int] = frozenset(),
 ) -> BatchRecord:
     """Write one batch of a sweep's outcomes with a handful of bulk statements.
@@ -842,6 +843,10 @@ def record_results(
                 "consecutive_failures": failures,
                 "last_error": message,
             }
+            if recheck_seconds and state != DOWN:
+                # Not down yet: confirm soon instead of a whole interval later.
+                seconds = min(planned.interval_seconds, recheck_seconds)
+                row["next_due_at"] = planned_at + timedelta(seconds=seconds)
             if prev is None:
                 inserts.append({"asset_id": asset_id, "last_ok_at": None, **row})
             else:

@@ -53,6 +53,7 @@ class SweepSettings:
 
     interval_seconds: int = 300
     down_after: int = 2
+    recheck_seconds: int = 60
     concurrency: int = 200
     processes: int = 1
     timeout: float = 2.0
@@ -68,6 +69,7 @@ class SweepSettings:
         return cls(
             interval_seconds=int(config["HEALTH_INTERVAL_SECONDS"]),
             down_after=int(config["HEALTH_DOWN_AFTER"]),
+            recheck_seconds=max(10, int(config.get("HEALTH_RECHECK_SECONDS", 60))),
             concurrency=max(1, int(config["HEALTH_CONCURRENCY"])),
             processes=max(1, int(config["HEALTH_PROCESSES"])),
             timeout=float(config["HEALTH_TIMEOUT"]),
@@ -265,6 +267,7 @@ class _Sweep:
                     at=at,
                     planned_at=self.started,
                     down_after=self.settings.down_after,
+                    recheck_seconds=self.settings.recheck_seconds,
                     not_polled=self.not_polled,
                 )
                 session.commit()
