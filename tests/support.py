@@ -22,3 +22,20 @@ def temporary_database(admin_url: str, prefix: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+# Script and attribute-breaking payloads for the escaping tests, and what a page must show.
+SCRIPT = "<script>alert(1)</script>"
+ATTRIBUTE = '"><img src=x onerror=alert(1)>'
+RAW_MARKERS = (SCRIPT, ATTRIBUTE, "<script>alert", "<img src=x")
+ESCAPED_TAIL = "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x onerror=alert(1)&gt;"
+
+
+def payload(marker: str) -> str:
+    """What a hostile user or device sends: a marker naming the field, then both payloads."""
+    return f"{marker}{SCRIPT}{ATTRIBUTE}"
+
+
+def escaped(marker: str) -> str:
+    """The same text as a correctly escaping page shows it."""
+    return f"{marker}{ESCAPED_TAIL}"

@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from support import RAW_MARKERS, escaped, payload
 
 from inventory.assets.services import create_asset
 from inventory.catalog import services as catalog
 from inventory.credentials.services import save_profile
 from inventory.extensions import db
-
-SCRIPT = "<script>alert(1)</script>"
-ATTRIBUTE = '"><img src=x onerror=alert(1)>'
-RAW_MARKERS = (SCRIPT, ATTRIBUTE, "<script>alert", "<img src=x")
-ESCAPED_TAIL = "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x onerror=alert(1)&gt;"
-
-
-def payload(field: str) -> str:
-    """What a hostile user types: a marker naming the field, then both payloads."""
-    return f"{field}{SCRIPT}{ATTRIBUTE}"
-
-
-def escaped(field: str) -> str:
-    return f"{field}{ESCAPED_TAIL}"
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
+from support import RAW_MARKERS, escaped
+from support import payload as hostile
 
 from inventory.extensions import db
 from inventory.health.models import (
@@ -23,19 +25,6 @@ from inventory.health.models import (
     SweepRun,
 )
 from inventory.models_base import utcnow
-
-SCRIPT = "<script>alert(1)</script>"
-ATTRIBUTE = '"><img src=x onerror=alert(1)>'
-RAW_MARKERS = (SCRIPT, ATTRIBUTE, "<script>alert", "<img src=x")
-ESCAPED_TAIL = "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x onerror=alert(1)&gt;"
-
-
-def hostile(marker: str) -> str:
-    return f"{marker}{SCRIPT}{ATTRIBUTE}"
-
-
-def escaped(marker: str) -> str:
-    return f"{marker}{ESCAPED_TAIL}"
 
 
 @pytest.fixture
