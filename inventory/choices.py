@@ -133,3 +133,51 @@ class ChangeAction(Choice):
     CREATE = "create", _l("Created"), "green"
     UPDATE = "update", _l("Updated"), "blue"
     DELETE = "delete", _l("Deleted"), "red"
+
+
+class TicketStatus(Choice):
+    OPEN = "open", _l("Open"), "red"
+    ASSIGNED = "assigned", _l("Assigned"), "orange"
+    IN_PROGRESS = "in_progress", _l("In progress"), "blue"
+    WAITING = "waiting", _l("Waiting (vendor/parts)"), "purple"
+    RESOLVED = "resolved", _l("Resolved"), "green"
+    CLOSED = "closed", _l("Closed"), "grey"
+    CANCELLED = "cancelled", _l("Cancelled"), "black"
+
+    @property
+    def is_open(self) -> bool:
+        """Work still to do: the ticket counts as pending and for ageing."""
+        return self in (
+            TicketStatus.OPEN,
+            TicketStatus.ASSIGNED,
+            TicketStatus.IN_PROGRESS,
+            TicketStatus.WAITING,
+        )
+
+
+class TicketPriority(Choice):
+    LOW = "low", _l("Low"), "grey"
+    NORMAL = "normal", _l("Normal"), "blue"
+    HIGH = "high", _l("High"), "orange"
+    CRITICAL = "critical", _l("Critical"), "red"
+
+
+class TicketCategory(Choice):
+    HARDWARE = "hardware", _l("Hardware fault"), "orange"
+    NETWORK = "network", _l("Network/link down"), "red"
+    PROJECTOR = "projector", _l("Projector"), "purple"
+    VC = "vc", _l("Video conferencing"), "teal"
+    SOFTWARE = "software", _l("Software"), "blue"
+    OTHER = "other", _l("Other"), "grey"
+
+
+class ReporterKind(Choice):
+    USER = "user", _l("Staff"), "blue"
+    SCAN = "scan", _l("QR scan at the site"), "teal"
+    SYSTEM = "system", _l("System"), "grey"
+
+
+class VendorKind(Choice):
+    SUPPLIER = "supplier", _l("Supplier"), "blue"
+    AMC = "amc", _l("AMC vendor"), "purple"
+    SERVICE = "service", _l("Service provider"), "teal"

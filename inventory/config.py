@@ -66,6 +66,9 @@ class Defaults:
     HEALTH_RETENTION_EVERY_SECONDS = 3600
     HEALTH_RAW_DAYS = 7  # raw samples and per-sweep results
     HEALTH_HOURLY_DAYS = 365  # hourly rollups
+    # Tickets: days from opening to the due date, per priority (missing ones use the default).
+    TICKET_SLA_DEFAULT_DAYS = 7
+    TICKET_SLA_DAYS: dict[str, int] = {}
 
 
 ENV_PREFIX = "INVENTORY_"

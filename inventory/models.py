@@ -18,6 +18,8 @@ from inventory.health.models import (
     SweepRun,
 )
 from inventory.sites.models import Site
+from inventory.tickets.models import Ticket
+from inventory.vendors.models import Vendor
 
 __all__ = [
     "Asset",
@@ -38,6 +40,8 @@ __all__ = [
     "SweepResult",
     "SweepRun",
     "TagSequence",
+    "Ticket",
     "User",
     "UserSession",
+    "Vendor",
 ]

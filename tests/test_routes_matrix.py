@@ -1,6 +1,7 @@
 """Every route, visited as anonymous, viewer, engineer, manager and admin, gets the expected answer.
 
-MATRIX below has one entry per URL rule of the app (static files aside). A route added
+MATRIX has one entry per URL rule of the app (static files aside): CORE below, plus the
+ROUTES of each tests/routes_<domain>.py module (see tests/routing.py). A route added
 without an entry, or an entry left behind by a removed route, fails
 test_matrix_lists_every_route: access to a new page has to be decided, not inherited.
 """
@@ -8,11 +9,11 @@ test_matrix_lists_every_route: access to a new page has to be decided, not inher
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
+from routing import DOMAINS, Route
 
 from inventory.choices import Role
 from inventory.extensions import db
@@ -21,20 +22,7 @@ from inventory.health.models import SweepRun
 ROLES = ("anonymous", "viewer", "engineer", "manager", "admin")
 
 
-@dataclass(frozen=True)
-class Route:
-    """One URL rule: who may use it, and a concrete URL for it (placeholders from `objects`)."""
-
-    endpoint: str
-    least: str  # "public" or a Role value
-    url: str
-    methods: tuple[str, ...] = ("GET",)
-    get_status: int = 200  # what an allowed GET answers
-    get_status_signed_in: int | None = None  # when a signed-in user gets something else
-    post_data: dict[str, str] = field(default_factory=dict)
-
-
-MATRIX: dict[str, Route] = {
+CORE: dict[str, Route] = {
     # Open to everybody
     "/login": Route("auth.login", "public", "/login", ("GET", "POST"), get_status_signed_in=302),
     "/logout": Route("auth.logout", "public", "/logout", ("POST",)),
@@ -147,6 +135,12 @@ MATRIX: dict[str, Route] = {
     ),
 }
 
+MATRIX: dict[str, Route] = {**CORE}
+for _domain in DOMAINS:
+    _clash = set(MATRIX) & set(_domain.ROUTES)
+    assert not _clash, f"{_domain.__name__} repeats {_clash}"
+    MATRIX.update(_domain.ROUTES)
+
 
 @pytest.fixture
 def make_objects(make_site, make_asset, make_user):
@@ -170,7 +164,7 @@ def make_objects(make_site, make_asset, make_user):
         sweep = SweepRun(targets=1, ok=1, status="finished")
         db.session.add(sweep)
         db.session.commit()
-        return {
+        objects = {
             "asset_id": asset.id,
             "tag": asset.tag,
             "site_id": block.id,
@@ -181,6 +175,11 @@ def make_objects(make_site, make_asset, make_user):
             "user_id": target.id,
             "run_id": sweep.id,
         }
+        for domain in DOMAINS:
+            extra = getattr(domain, "make_objects", None)
+            if extra is not None:
+                objects.update(extra(dict(objects), n))
+        return objects
 
     return make
 

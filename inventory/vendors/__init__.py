@@ -1,0 +1,1 @@
+"""Vendors (suppliers, AMC vendors, service providers) and their AMC contracts."""
