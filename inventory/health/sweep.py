@@ -36,6 +36,7 @@ from inventory.health.services import (
     PlannedTarget,
     RollupCounts,
 )
+from inventory.jobs import JobRunner
 from inventory.models_base import utcnow
 from inventory.probes.base import Outcome, ProbeResult, SnmpTarget
 
@@ -470,7 +471,8 @@ def run_retention(*, clock: Clock = utcnow, settings: SweepSettings | None = Non
 
 
 class Scheduler:
-    """The separate process that sweeps what is due every tick and runs retention hourly.
+    """The separate process that sweeps what is due every tick, runs retention hourly and
+    the periodic jobs of inventory/jobs.py (notifications, maintenance plans) when due.
 
     Never started inside the web server: `inventory scheduler` runs it. SIGTERM or
     SIGINT stops it after the current chunk of the current sweep.
@@ -493,6 +495,7 @@ class Scheduler:
         self.stop_event = threading.Event()
         self.last_retention: float | None = None
         self.sweeps = 0
+        self.jobs = JobRunner(current_app.config)
 
     def stop(self, *_args) -> None:
         """First signal: stop after the current chunk. A second one: stop at once."""
@@ -523,6 +526,8 @@ class Scheduler:
             if result.status == FINISHED:
                 self.last_retention = now
                 self.echo(describe_retention(result))
+        if not self.stop_event.is_set():
+            self.jobs.run_due(self.clock(), time.monotonic(), self.echo)
         return summary
 
     def run(self, *, once: bool = False) -> None:
