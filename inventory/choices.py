@@ -181,3 +181,58 @@ class VendorKind(Choice):
     SUPPLIER = "supplier", _l("Supplier"), "blue"
     AMC = "amc", _l("AMC vendor"), "purple"
     SERVICE = "service", _l("Service provider"), "teal"
+
+
+class NotificationKind(Choice):
+    TICKET_ASSIGNED = "ticket_assigned", _l("Ticket assigned"), "blue"
+    TICKET_AUTO_OPENED = "ticket_auto_opened", _l("Ticket opened by the system"), "purple"
+    TICKET_DUE_SOON = "ticket_due_soon", _l("Ticket due soon"), "orange"
+    TICKET_OVERDUE = "ticket_overdue", _l("Ticket overdue"), "red"
+    DIGEST = "digest", _l("Daily digest"), "grey"
+
+
+class OutboxStatus(Choice):
+    PENDING = "pending", _l("Waiting to send"), "orange"
+    SENDING = "sending", _l("Sending"), "blue"
+    SENT = "sent", _l("Sent"), "green"
+    FAILED = "failed", _l("Failed"), "red"
+
+
+class VisitStatus(Choice):
+    IN_PROGRESS = "in_progress", _l("In progress"), "blue"
+    FINISHED = "finished", _l("Finished"), "green"
+    ABANDONED = "abandoned", _l("Abandoned"), "grey"
+
+
+class ScanOutcome(Choice):
+    FOUND = "found", _l("Found"), "green"
+    UNEXPECTED = "unexpected", _l("Registered elsewhere"), "orange"
+    UNKNOWN = "unknown", _l("Unknown tag"), "red"
+    DUPLICATE = "duplicate", _l("Already scanned"), "grey"
+
+
+class ContractState(Choice):
+    """Where an AMC contract stands on a given day (derived from its dates, never stored)."""
+
+    UPCOMING = "upcoming", _l("Not started"), "blue"
+    ACTIVE = "active", _l("In force"), "green"
+    EXPIRING = "expiring", _l("Ending soon"), "orange"
+    EXPIRED = "expired", _l("Ended"), "grey"
+
+
+class PmTrigger(Choice):
+    INTERVAL = "interval", _l("Every N days"), "blue"
+    COUNTER = "counter", _l("On a counter"), "purple"
+
+
+class PmCounter(Choice):
+    """Counters a maintenance plan can follow, read from the asset's latest health data."""
+
+    LAMP_HOURS = "lamp_hours", _l("Projector lamp hours"), "purple"
+    PAGE_COUNT = "page_count", _l("Printer page count"), "blue"
+
+
+class InspectionAnswerValue(Choice):
+    YES = "yes", _l("Yes"), "green"
+    NO = "no", _l("No"), "red"
+    NOT_APPLICABLE = "na", _l("Not applicable"), "grey"

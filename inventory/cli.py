@@ -85,6 +85,9 @@ def init_app(app: Flask) -> None:
     from inventory.health import cli as health_cli
 
     health_cli.init_app(app)
+    from inventory.notifications import cli as notifications_cli
+
+    notifications_cli.init_app(app)
 
 
 def _create_app():

@@ -26,6 +26,10 @@ class Defaults:
     # Placeholders: {district}, {category} (category code) and {seq} (per-prefix counter).
     TAG_PATTERN = "{district}-{category}-{seq:04d}"
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    # Label sheets (inventory/labels): the most labels in one PDF, and the stock the print
+    # form starts with ("a4-3x7", "a4-2x5" or "thermal-50x25").
+    LABELS_MAX = 2000
+    LABELS_DEFAULT_LAYOUT = "a4-3x7"
     LANGUAGES = ("hi", "en")
     BABEL_DEFAULT_LOCALE = "hi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Kolkata"
@@ -69,6 +73,50 @@ class Defaults:
     # Tickets: days from opening to the due date, per priority (missing ones use the default).
     TICKET_SLA_DEFAULT_DAYS = 7
     TICKET_SLA_DAYS: dict[str, int] = {}
+    # A device down this long gets a ticket (cause "health:down"); a negative value or None
+    # turns that off. The job that checks (and notes recoveries) runs this often.
+    TICKET_AUTO_OPEN_AFTER_MINUTES = 30
+    TICKET_HEALTH_EVERY_SECONDS = 60
+    # Ticket attachments (photos and PDFs): size of each, and how many a ticket holds.
+    TICKET_ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
+    TICKET_ATTACHMENTS_MAX = 20
+    # Verification: the "sites not verified" report's default window, in days.
+    VERIFY_STALE_DAYS = 90
+    # AMC contracts ending within this many days are listed as ending soon (vendors pages).
+    CONTRACT_EXPIRY_NOTICE_DAYS = 60
+    # Preventive maintenance job (inventory/maintenance/jobs.py): how often it looks for due plans.
+    MAINTENANCE_EVERY_SECONDS = 3600
+    # Email (notifications/mail.py). SMTP_HOST "" means email is off (in-app notifications only).
+    SMTP_HOST = ""
+    SMTP_PORT = 25
+    SMTP_USERNAME = ""
+    SMTP_PASSWORD = ""  # never logged, shown or stored in error text
+    SMTP_STARTTLS = False
+    SMTP_SSL = False  # implicit TLS (port 465); SMTP_STARTTLS upgrades a plain connection
+    SMTP_TIMEOUT = 10
+    MAIL_FROM = "Sampada <sampada@localhost>"
+    # Notification jobs (inventory/jobs.py): outbox sender, due-soon/overdue scan, daily digest.
+    NOTIFY_SEND_EVERY_SECONDS = 60
+    NOTIFY_SEND_BATCH = 50  # emails per SMTP connection and run
+    NOTIFY_SEND_MAX_ATTEMPTS = 8  # then the email is marked failed
+    NOTIFY_RETRY_BASE_SECONDS = 300  # retry after 5, 10, 20, ... minutes (at most 6 hours)
+    NOTIFY_SEND_LEASE_SECONDS = 600  # a sender that died holding emails loses them after this
+    NOTIFY_SCAN_EVERY_SECONDS = 900
+    NOTIFY_DUE_SOON_HOURS = 24
+    NOTIFY_DIGEST_EVERY_SECONDS = 3600
+    NOTIFY_DIGEST_HOUR = 8  # local time (BABEL_DEFAULT_TIMEZONE)
+    NOTIFY_KEEP_DAYS = 180  # notifications and sent/failed emails are deleted after this
+    NOTIFY_PRUNE_EVERY_SECONDS = 86400
+    # Uploads (inventory.files): the default size limit, the most pixels an image may have,
+    # and where the blobs go (None: <instance>/uploads; a relative path is inside the instance).
+    UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+    UPLOAD_MAX_IMAGE_PIXELS = 40_000_000
+    UPLOAD_FOLDER: str | None = None
+    # Inspections: visits each inspector should make per week (Monday-Sunday, local time),
+    # the photo size limit, and how many weeks the "last weeks" report shows by default.
+    INSPECTION_WEEKLY_QUOTA = 2
+    INSPECTION_PHOTO_MAX_BYTES = 3 * 1024 * 1024
+    INSPECTION_REPORT_WEEKS = 8
 
 
 ENV_PREFIX = "INVENTORY_"

@@ -624,6 +624,30 @@ def load_demo(today: date | None = None) -> Counter:
                 **entry["fields"],
             )
             made["assets"] += 1
+        # Inspections: the standard CSC checklist, then a few visits (only into an empty table).
+        from zoneinfo import ZoneInfo
+
+        from flask import current_app
+
+        from inventory.inspections.services import ensure_default_checklist, load_demo_inspections
+
+        made["inspection checklist questions"] += ensure_default_checklist()
+        zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+        made["inspections"] += load_demo_inspections(today, zone)
+        # Vendors, AMC contracts and maintenance plans (found again by name).
+        from inventory.maintenance.demo import load_demo_plans
+        from inventory.vendors.demo import load_demo_vendors
+
+        made.update(load_demo_vendors(today))
+        made.update(load_demo_plans(today))
+    # Tickets last: they name the sites, assets, users and vendors made above.
+    from inventory.tickets.demo import load_demo_tickets
+
+    made["tickets"] += load_demo_tickets(today)
+    # A few past stock-takes (verification visits), after the assets they scan.
+    from inventory.verification.demo import load_demo_visits
+
+    made["verification visits"] += load_demo_visits(today)
     return +made  # only what was added
 
 

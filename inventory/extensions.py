@@ -56,6 +56,12 @@ def render_migration_item(type_, obj, autogen_context):
     return False
 
 
+def include_in_migrations(obj, name, type_, reflected, compare_to) -> bool:
+    """PostgreSQL-only indexes (trigram search, named *_trgm) live outside the models, in DDL
+    events and migrations: autogenerate must not propose dropping them."""
+    return not (type_ == "index" and reflected and name and name.endswith("_trgm"))
+
+
 def init_app(app: Flask) -> None:
     from inventory import models  # noqa: F401 - every table known to metadata and Alembic
 
@@ -69,6 +75,7 @@ def init_app(app: Flask) -> None:
         render_as_batch=True,
         compare_type=True,
         render_item=render_migration_item,
+        include_object=include_in_migrations,
     )
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

@@ -32,7 +32,16 @@ class Job:
         return getattr(importlib.import_module(module), function)
 
 
-JOBS: list[Job] = []
+JOBS: list[Job] = [
+    Job("tickets-health", "inventory.tickets.jobs:health_tickets", "TICKET_HEALTH_EVERY_SECONDS"),
+    Job("maintenance", "inventory.maintenance.jobs:run", "MAINTENANCE_EVERY_SECONDS"),
+    Job("notify-scan", "inventory.notifications.jobs:scan_tickets", "NOTIFY_SCAN_EVERY_SECONDS"),
+    Job(
+        "notify-digest", "inventory.notifications.jobs:daily_digest", "NOTIFY_DIGEST_EVERY_SECONDS"
+    ),
+    Job("notify-send", "inventory.notifications.jobs:send_outbox", "NOTIFY_SEND_EVERY_SECONDS"),
+    Job("notify-prune", "inventory.notifications.jobs:prune", "NOTIFY_PRUNE_EVERY_SECONDS"),
+]
 
 
 class JobRunner:

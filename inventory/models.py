@@ -5,6 +5,7 @@ from inventory.audit.models import ChangeLog
 from inventory.auth.models import User, UserSession
 from inventory.catalog.models import AssetModel, Category, Manufacturer
 from inventory.credentials.models import CredentialProfile
+from inventory.files.models import StoredFile
 from inventory.health.models import (
     AssetHealth,
     HealthEvent,
@@ -17,31 +18,51 @@ from inventory.health.models import (
     SweepResult,
     SweepRun,
 )
+from inventory.inspections.models import ChecklistItem, Inspection, InspectionAnswer
+from inventory.maintenance.models import MaintenancePlan, PlanState
+from inventory.notifications.models import Notification, OutboxEmail
 from inventory.sites.models import Site
-from inventory.tickets.models import Ticket
-from inventory.vendors.models import Vendor
+from inventory.tickets.models import Ticket, TicketAttachment, TicketComment, TicketSla
+from inventory.vendors.models import AmcContract, ContractAsset, ContractRule, Vendor
+from inventory.verification.models import VerificationVisit, VisitScan
 
 __all__ = [
+    "AmcContract",
     "Asset",
     "AssetHealth",
     "AssetModel",
     "Category",
     "ChangeLog",
+    "ChecklistItem",
+    "ContractAsset",
+    "ContractRule",
     "CredentialProfile",
     "HealthEvent",
     "HealthHourly",
     "HealthSample",
+    "Inspection",
+    "InspectionAnswer",
     "InterfaceHourly",
     "InterfaceSample",
     "InterfaceState",
     "Lease",
+    "MaintenancePlan",
     "Manufacturer",
+    "Notification",
+    "OutboxEmail",
+    "PlanState",
     "Site",
+    "StoredFile",
     "SweepResult",
     "SweepRun",
     "TagSequence",
     "Ticket",
+    "TicketAttachment",
+    "TicketComment",
+    "TicketSla",
     "User",
     "UserSession",
     "Vendor",
+    "VerificationVisit",
+    "VisitScan",
 ]

@@ -88,8 +88,18 @@ def init_app(app: Flask) -> None:
     from inventory.catalog.views import bp as catalog_bp
     from inventory.credentials.views import bp as credentials_bp
     from inventory.dashboard.views import bp as dashboard_bp
+    from inventory.field.views import bp as field_bp
+    from inventory.files.views import bp as files_bp
+    from inventory.files.views import file_url
     from inventory.health.views import bp as health_bp
+    from inventory.inspections.views import bp as inspections_bp
+    from inventory.labels.views import bp as labels_bp
+    from inventory.maintenance.views import bp as maintenance_bp
+    from inventory.notifications.views import bp as notifications_bp
     from inventory.sites.views import bp as sites_bp
+    from inventory.tickets.views import bp as tickets_bp
+    from inventory.vendors.views import bp as vendors_bp
+    from inventory.verification.views import bp as verification_bp
 
     for blueprint in (
         dashboard_bp,
@@ -101,6 +111,15 @@ def init_app(app: Flask) -> None:
         credentials_bp,
         audit_bp,
         health_bp,
+        field_bp,
+        tickets_bp,
+        verification_bp,
+        notifications_bp,
+        files_bp,
+        inspections_bp,
+        vendors_bp,
+        maintenance_bp,
+        labels_bp,
     ):
         app.register_blueprint(blueprint)
 
@@ -110,6 +129,7 @@ def init_app(app: Flask) -> None:
         url_with=url_with,
         current_locale=current_locale,
         choices=choices,
+        file_url=file_url,
     )
     app.jinja_env.filters.update(inr=format_inr, d=format_date, dt=format_datetime)
 

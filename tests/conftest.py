@@ -17,7 +17,7 @@ from inventory import create_app
 from inventory.extensions import db
 
 # Real SNMP agents (snmpd, snmpsim) as session fixtures: tests/agents.py.
-pytest_plugins = ["agents"]
+pytest_plugins = ["agents", "browser"]
 
 PG_ENV = "INVENTORY_TEST_DATABASE_URL"
 PASSWORD = "correct-horse-battery"
@@ -57,6 +57,7 @@ def base_config(database_url: str, instance_path) -> dict:
         "CREDENTIALS_KEYS": [Fernet.generate_key().decode()],
         "CREDENTIALS_KEY_FILE": str(instance_path / "credentials.key"),
         "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+        "UPLOAD_FOLDER": str(instance_path / "uploads"),
         # Tests match English messages; the Hindi pages have tests of their own.
         "BABEL_DEFAULT_LOCALE": "en",
     }
@@ -116,6 +117,7 @@ def make_user(app):
     from inventory.auth.services import create_user
 
     def make(role="viewer", username=None, password=PASSWORD, **fields):
+        fields.setdefault("locale", "en")  # tests match English; Hindi pages have their own
         user = create_user(username or f"user{next(_counter)}", password, role, **fields)
         db.session.commit()
         return user

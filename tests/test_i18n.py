@@ -116,7 +116,7 @@ def test_every_message_has_a_hindi_translation():
 
 def test_translations_are_hindi_and_format_cleanly():
     """Each translation is written in Devanagari (or is a kept technical term) and formats."""
-    kept_as_is = {"—", "SWAN", "4G", "SNMP", "SSH", "SNMP v1", "SNMP v2c", "SNMP v3"}
+    kept_as_is = {"—", "SWAN", "4G", "SNMP", "SSH", "SNMP v1", "SNMP v2c", "SNMP v3", "SLA"}
     problems = []
     for entry in _read_po():
         if not entry.id:
@@ -283,8 +283,8 @@ def test_language_switch_rejects_unknown_locales_and_foreign_next(client):
     assert '<html lang="en">' in _html(client.get("/login"))
 
 
-def test_validation_messages_are_in_hindi(as_role):
-    client = as_role("manager")
+def test_validation_messages_are_in_hindi(make_user, login):
+    client = login(make_user("manager", locale="hi"))
     response = client.post(
         "/sites/new",
         data={"code": "", "name_en": "", "kind": "district_hq", "link_type": "swan"},
@@ -296,8 +296,8 @@ def test_validation_messages_are_in_hindi(as_role):
     assert "This field is required." not in page
 
 
-def test_validation_messages_follow_english(as_role):
-    client = as_role("manager")
+def test_validation_messages_follow_english(make_user, login):
+    client = login(make_user("manager", locale="hi"))
     client.post("/language", data={"locale": "en", "next": "/"})
     response = client.post("/sites/new", data={"code": "", "name_en": "", "kind": "district_hq"})
     page = response.get_data(as_text=True)

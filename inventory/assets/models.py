@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import event
+
 from inventory.audit.models import Audited
 from inventory.choices import AssetStatus
 from inventory.extensions import db
@@ -76,6 +78,23 @@ db.Index(
     Asset.site_id,
     Asset.management_address,
 )
+
+
+# PostgreSQL: trigram indexes let ILIKE '%fragment%' on tag and serial use an index instead of
+# reading every row (SQLite's LIKE scan of the covering ix_assets_list is fast enough there).
+# They are created here for create_all and by migration 0004 for deployed databases.
+TRIGRAM_INDEXES = {"ix_assets_tag_trgm": "tag", "ix_assets_serial_trgm": "serial"}
+
+
+@event.listens_for(Asset.__table__, "after_create")
+def _create_trigram_indexes(table, connection, **_kw) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    for name, column in TRIGRAM_INDEXES.items():
+        connection.exec_driver_sql(
+            f"CREATE INDEX IF NOT EXISTS {name} ON {table.name} USING gin ({column} gin_trgm_ops)"
+        )
 
 
 class TagSequence(db.Model):

@@ -21,6 +21,7 @@ from inventory.catalog.models import AssetModel, Category, Manufacturer
 from inventory.choices import AssetStatus
 from inventory.credentials.models import CredentialProfile
 from inventory.extensions import db
+from inventory.models_base import references_to
 from inventory.sites.models import Site
 from inventory.sites.services import subtree_condition
 
@@ -224,6 +225,18 @@ def update_asset(asset: Asset, **fields) -> Asset:
 
 
 def delete_asset(asset: Asset) -> None:
+    """Delete a record made by mistake. Refused while tickets name the asset: their record
+    must stay (a written-off asset is marked condemned instead)."""
+    tickets = references_to(asset, blocking_only=True).get("tickets", 0)
+    if tickets:
+        raise AssetError(
+            _(
+                "%(tag)s has %(n)d maintenance tickets, which must be kept. Mark it condemned "
+                "instead of deleting it.",
+                tag=asset.tag,
+                n=tickets,
+            )
+        )
     db.session.delete(asset)
     db.session.flush()
 

@@ -210,7 +210,12 @@ def delete(asset_id: int):
     asset = db.get_or_404(Asset, asset_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        services.delete_asset(asset)
+        try:
+            services.delete_asset(asset)
+        except services.AssetError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("assets.detail", asset_id=asset_id))
         db.session.commit()
         flash(_("Asset deleted. Its history is kept."), "success")
         return redirect(url_for("assets.index"))

@@ -17,11 +17,31 @@ class LoginForm(BaseForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
+# One plain address (what notifications can be sent to); the form allows it empty.
+EMAIL_PATTERN = r"^[^@\s,;<>\"()\[\]\\]+@[^@\s,;<>\"()\[\]\\]+\.[^@\s,;<>\"()\[\]\\]+\Z"
+
+
+def _email_validators():
+    return [
+        Optional(),
+        Length(max=255),
+        Regexp(EMAIL_PATTERN, message=_l("Enter one email address, like name@example.org.")),
+    ]
+
+
 class ProfileForm(BaseForm):
     full_name = StringField(_l("Full name"), validators=[Optional(), Length(max=120)])
-    email = EmailField(_l("Email"), validators=[Optional(), Length(max=255)])
+    email = EmailField(_l("Email"), validators=_email_validators())
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=20)])
     locale = SelectField(_l("Language"), choices=options(LANGUAGE_CHOICES))
+    notify_email = BooleanField(
+        _l("Email me my notifications"),
+        description=_l("Ticket assignments, due dates and overdue tickets, when email is set up."),
+    )
+    notify_digest = BooleanField(
+        _l("Send me a daily digest"),
+        description=_l("Each morning: my open tickets; for managers, the district's as well."),
+    )
 
 
 class PasswordChangeForm(BaseForm):
@@ -48,7 +68,7 @@ class UserForm(BaseForm):
         ],
     )
     full_name = StringField(_l("Full name"), validators=[Optional(), Length(max=120)])
-    email = EmailField(_l("Email"), validators=[Optional(), Length(max=255)])
+    email = EmailField(_l("Email"), validators=_email_validators())
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=20)])
     role = SelectField(_l("Role"), choices=Role.choices())
     locale = SelectField(_l("Language"), choices=options(LANGUAGE_CHOICES))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask_login import UserMixin
 
 from inventory.audit.models import Audited
@@ -28,6 +29,9 @@ class User(Audited, Timestamped, UserMixin, db.Model):
     full_name = db.Column(db.String(120), nullable=False, default="")
     email = db.Column(db.String(255), nullable=False, default="")
     phone = db.Column(db.String(20), nullable=False, default="")
+    # Notifications by email (when SMTP is configured and `email` is set), and the daily digest.
+    notify_email = db.Column(db.Boolean, nullable=False, default=True, server_default=sa.true())
+    notify_digest = db.Column(db.Boolean, nullable=False, default=True, server_default=sa.true())
     password_hash = db.Column(db.String(255), nullable=False)
     role = db.Column(db.String(16), nullable=False, default=Role.VIEWER.value)
     locale = db.Column(db.String(5), nullable=False, default="hi")

@@ -106,6 +106,8 @@ def profile():
             email=form.email.data or "",
             phone=form.phone.data or "",
             locale=form.locale.data,
+            notify_email=form.notify_email.data,
+            notify_digest=form.notify_digest.data,
         )
         session["locale"] = form.locale.data
         db.session.commit()

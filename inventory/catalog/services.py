@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from inventory.catalog.models import AssetModel, Category, Manufacturer
 from inventory.choices import CategoryGroup
 from inventory.extensions import db
+from inventory.models_base import references_to
 
 
 class CatalogError(ValueError):
@@ -180,18 +181,9 @@ def save_model(model: AssetModel | None, **fields) -> AssetModel:
 
 
 def delete_catalog_item(item: Category | Manufacturer | AssetModel) -> None:
-    from inventory.assets.models import Asset
-
-    if isinstance(item, Category):
-        used = db.session.scalar(
-            sa.select(sa.func.count()).where(Asset.category_id == item.id)
-        ) + db.session.scalar(sa.select(sa.func.count()).where(AssetModel.category_id == item.id))
-    elif isinstance(item, Manufacturer):
-        used = db.session.scalar(
-            sa.select(sa.func.count()).where(AssetModel.manufacturer_id == item.id)
-        )
-    else:
-        used = db.session.scalar(sa.select(sa.func.count()).where(Asset.model_id == item.id))
+    """Delete an unused entry. In use means anything points at it: assets, models, and also
+    maintenance plans or contract rules, which would otherwise go with it."""
+    used = sum(references_to(item).values())
     if used:
         raise CatalogError(
             _(

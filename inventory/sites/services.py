@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from inventory.choices import SiteKind
 from inventory.extensions import db
+from inventory.models_base import references_to
 from inventory.sites.models import Site
 
 
@@ -104,6 +105,17 @@ def delete_site(site: Site) -> None:
                 site=site.name_en,
                 assets=assets,
                 children=children,
+            )
+        )
+    kept = references_to(site, blocking_only=True)
+    records = kept.get("tickets", 0) + kept.get("inspections", 0)
+    if records:
+        raise SiteError(
+            _(
+                "%(site)s has %(n)d tickets and inspections on record, which must be kept. "
+                "It cannot be deleted.",
+                site=site.name_en,
+                n=records,
             )
         )
     db.session.delete(site)

@@ -1,0 +1,1 @@
+"""Preventive maintenance: plans that open tickets ahead of due dates or counter thresholds."""
