@@ -80,6 +80,10 @@ db.Index(
 )
 
 
+# The free-text search also matches a management address exactly (and the health side
+# looks devices up by address).
+db.Index("ix_assets_management_address", Asset.management_address)
+
 # PostgreSQL: trigram indexes let ILIKE '%fragment%' on tag and serial use an index instead of
 # reading every row (SQLite's LIKE scan of the covering ix_assets_list is fast enough there).
 # They are created here for create_all and by migration 0004 for deployed databases.

@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy.orm import aliased
 
 from inventory.assets.models import Asset, TagSequence
 from inventory.catalog.models import AssetModel, Category, Manufacturer
@@ -306,30 +305,37 @@ def _conditions(flt: AssetFilter) -> list:
         needle = flt.q.strip()
         escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         like = f"%{escaped}%"
-        model_alias = aliased(AssetModel)
-        maker_alias = aliased(Manufacturer)
-        model_match = (
-            sa.select(model_alias.id)
-            .join(maker_alias, model_alias.manufacturer_id == maker_alias.id)
-            .where(sa.or_(_contains(model_alias.name, like), _contains(maker_alias.name, like)))
-        )
-        site_alias = aliased(Site)
-        site_match = sa.select(site_alias.id).where(
-            sa.or_(
-                _contains(site_alias.name_en, like),
-                site_alias.name_hi.like(like, escape="\\"),
-                _contains(site_alias.code, like),
+        # The few models and sites whose names match are looked up first, so that the
+        # condition on assets is a plain OR of indexable terms (IN lists of ids; on
+        # PostgreSQL trigram indexes answer the LIKEs): no correlated subquery per row.
+        model_ids = list(
+            db.session.scalars(
+                sa.select(AssetModel.id)
+                .join(Manufacturer, AssetModel.manufacturer_id == Manufacturer.id)
+                .where(sa.or_(_contains(AssetModel.name, like), _contains(Manufacturer.name, like)))
             )
         )
-        conditions.append(
-            sa.or_(
-                _contains(Asset.tag, like),
-                _contains(Asset.serial, like),
-                Asset.model_id.in_(model_match),
-                Asset.site_id.in_(site_match),
-                Asset.management_address == needle,
+        site_ids = list(
+            db.session.scalars(
+                sa.select(Site.id).where(
+                    sa.or_(
+                        _contains(Site.name_en, like),
+                        Site.name_hi.like(like, escape="\\"),
+                        _contains(Site.code, like),
+                    )
+                )
             )
         )
+        terms = [
+            _contains(Asset.tag, like),
+            _contains(Asset.serial, like),
+            Asset.management_address == needle,
+        ]
+        if model_ids:
+            terms.append(Asset.model_id.in_(model_ids))
+        if site_ids:
+            terms.append(Asset.site_id.in_(site_ids))
+        conditions.append(sa.or_(*terms))
     if flt.site_id:
         conditions.append(subtree_condition(Asset.site_id, flt.site_id))
     if flt.category_id:
