@@ -189,6 +189,8 @@ class NotificationKind(Choice):
     TICKET_DUE_SOON = "ticket_due_soon", _l("Ticket due soon"), "orange"
     TICKET_OVERDUE = "ticket_overdue", _l("Ticket overdue"), "red"
     DIGEST = "digest", _l("Daily digest"), "grey"
+    PROCUREMENT_APPROVAL = "procurement_approval", _l("Procurement request to approve"), "blue"
+    PROCUREMENT_DECIDED = "procurement_decided", _l("Procurement request decided"), "teal"
 
 
 class OutboxStatus(Choice):
@@ -236,3 +238,36 @@ class InspectionAnswerValue(Choice):
     YES = "yes", _l("Yes"), "green"
     NO = "no", _l("No"), "red"
     NOT_APPLICABLE = "na", _l("Not applicable"), "grey"
+
+
+class ProcurementStatus(Choice):
+    DRAFT = "draft", _l("Draft"), "grey"
+    SUBMITTED = "submitted", _l("Submitted"), "blue"
+    APPROVED = "approved", _l("Approved"), "teal"
+    REJECTED = "rejected", _l("Rejected"), "red"
+    ORDERED = "ordered", _l("Ordered"), "purple"
+    PARTLY_RECEIVED = "partly_received", _l("Partly received"), "orange"
+    RECEIVED = "received", _l("Received"), "green"
+    CLOSED = "closed", _l("Closed"), "black"
+    CANCELLED = "cancelled", _l("Cancelled"), "black"
+
+
+class ProcurementAction(Choice):
+    """One step of a procurement request's workflow, as recorded in its timeline."""
+
+    CREATED = "created", _l("Drafted"), "grey"
+    SUBMITTED = "submitted", _l("Submitted for approval"), "blue"
+    APPROVED = "approved", _l("Approved"), "green"
+    REJECTED = "rejected", _l("Rejected"), "red"
+    ORDERED = "ordered", _l("Order placed"), "purple"
+    PARTLY_RECEIVED = "partly_received", _l("Partly received"), "orange"
+    RECEIVED = "received", _l("Received in full"), "green"
+    CLOSED = "closed", _l("Closed"), "black"
+    CANCELLED = "cancelled", _l("Cancelled"), "black"
+    COPIED = "copied", _l("Copied into a new draft"), "grey"
+
+
+class ProcurementAttachmentKind(Choice):
+    QUOTATION = "quotation", _l("Quotation"), "blue"
+    SANCTION = "sanction", _l("Sanction letter"), "green"
+    OTHER = "other", _l("Other"), "grey"

@@ -50,6 +50,7 @@ class Defaults:
     CREDENTIALS_KEY_FILE = "credentials.key"
     IMPORT_MAX_BYTES = 2 * 1024 * 1024
     IMPORT_MAX_ROWS = 5000
+    RECEIPT_MAX_UNITS = 1000  # units in one procurement receipt (form or file)
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     PASSWORD_HASH_TIME_COST = 3
     PASSWORD_HASH_MEMORY_KIB = 65536
@@ -117,6 +118,10 @@ class Defaults:
     INSPECTION_WEEKLY_QUOTA = 2
     INSPECTION_PHOTO_MAX_BYTES = 3 * 1024 * 1024
     INSPECTION_REPORT_WEEKS = 8
+    # Procurement: size of each attached quotation or sanction letter (PDF or photo), and how
+    # many files a request holds.
+    PROCUREMENT_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+    PROCUREMENT_ATTACHMENTS_MAX = 30
 
 
 ENV_PREFIX = "INVENTORY_"

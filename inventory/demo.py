@@ -648,6 +648,10 @@ def load_demo(today: date | None = None) -> Counter:
     from inventory.verification.demo import load_demo_visits
 
     made["verification visits"] += load_demo_visits(today)
+    # Procurement requests in different states (after the users and vendors they name).
+    from inventory.procurement.demo import load_demo_procurement
+
+    made.update(load_demo_procurement(today))
     return +made  # only what was added
 
 

@@ -21,6 +21,17 @@ from inventory.health.models import (
 from inventory.inspections.models import ChecklistItem, Inspection, InspectionAnswer
 from inventory.maintenance.models import MaintenancePlan, PlanState
 from inventory.notifications.models import Notification, OutboxEmail
+from inventory.procurement.models import (
+    ApprovalAction,
+    ApprovalLevel,
+    BudgetHead,
+    LineDestination,
+    ProcurementRequest,
+    ProcurementSequence,
+    RequestAttachment,
+    RequestLine,
+)
+from inventory.procurement.receiving import Receipt, ReceiptUnit
 from inventory.sites.models import Site
 from inventory.tickets.models import Ticket, TicketAttachment, TicketComment, TicketSla
 from inventory.vendors.models import AmcContract, ContractAsset, ContractRule, Vendor
@@ -28,9 +39,12 @@ from inventory.verification.models import VerificationVisit, VisitScan
 
 __all__ = [
     "AmcContract",
+    "ApprovalAction",
+    "ApprovalLevel",
     "Asset",
     "AssetHealth",
     "AssetModel",
+    "BudgetHead",
     "Category",
     "ChangeLog",
     "ChecklistItem",
@@ -46,11 +60,18 @@ __all__ = [
     "InterfaceSample",
     "InterfaceState",
     "Lease",
+    "LineDestination",
     "MaintenancePlan",
     "Manufacturer",
     "Notification",
     "OutboxEmail",
     "PlanState",
+    "ProcurementRequest",
+    "ProcurementSequence",
+    "Receipt",
+    "ReceiptUnit",
+    "RequestAttachment",
+    "RequestLine",
     "Site",
     "StoredFile",
     "SweepResult",

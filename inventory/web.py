@@ -96,6 +96,8 @@ def init_app(app: Flask) -> None:
     from inventory.labels.views import bp as labels_bp
     from inventory.maintenance.views import bp as maintenance_bp
     from inventory.notifications.views import bp as notifications_bp
+    from inventory.procurement import receipt_views  # noqa: F401 - registers the receipt routes
+    from inventory.procurement.views import bp as procurement_bp
     from inventory.sites.views import bp as sites_bp
     from inventory.tickets.views import bp as tickets_bp
     from inventory.vendors.views import bp as vendors_bp
@@ -120,6 +122,7 @@ def init_app(app: Flask) -> None:
         vendors_bp,
         maintenance_bp,
         labels_bp,
+        procurement_bp,
     ):
         app.register_blueprint(blueprint)
 

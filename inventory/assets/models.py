@@ -46,11 +46,19 @@ class Asset(Audited, Timestamped, db.Model):
     )
     notes = db.Column(db.Text, nullable=False, default="")
     last_verified_at = db.Column(UTCDateTime(), nullable=True)
+    # The procurement request line it was bought under (set when a delivery is received).
+    procurement_line_id = db.Column(
+        db.Integer,
+        db.ForeignKey("procurement_lines.id", ondelete="RESTRICT"),
+        nullable=True,
+        index=True,
+    )
 
     category = db.relationship("Category", lazy="joined")
     model = db.relationship("AssetModel", lazy="joined")
     site = db.relationship("Site", lazy="joined")
     credential_profile = db.relationship("CredentialProfile")
+    procurement_line = db.relationship("RequestLine")
 
     __mapper_args__ = {"eager_defaults": False}
 

@@ -1,0 +1,1 @@
+"""Procurement requests: indent, multi-level approval, order, receipt, budget view."""
