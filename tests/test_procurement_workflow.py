@@ -274,7 +274,7 @@ def test_nothing_received_without_the_receipt_module(world, monkeypatch):
     [
         ("draft", "approve", "Only a submitted request can be approved or rejected"),
         ("draft", "order", "is not approved yet"),
-        ("draft", "close", "Only a request whose goods have all been received can be closed"),
+        ("draft", "close", "Only a request whose goods have been received can be closed"),
         ("submitted", "submit", "has already been submitted"),
         ("submitted", "order", "is not approved yet"),
         ("approved", "submit", "has already been submitted"),

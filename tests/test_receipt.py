@@ -361,6 +361,30 @@ def test_dry_run_writes_nothing(order):
     assert receipt.units[0].asset.tag == "GON-PRJ-0001"
 
 
+def test_a_partly_received_order_closes_short_only_with_a_reason(order, make_user):
+    from inventory.procurement import services as procurement
+
+    request = order["request"]
+    _receive(order, FULL[:2])
+    db.session.commit()
+    assert request.status == "partly_received"
+    manager = make_user("manager")
+    with pytest.raises(procurement.ProcurementError, match="why the rest of the order"):
+        procurement.close(request, actor=manager, remark="  ")
+    procurement.close(request, actor=manager, remark="Vendor cannot supply the last projector")
+    db.session.commit()
+    assert request.status == "closed"
+    # The two assets received stay; nothing more can be received.
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).where(Asset.procurement_line_id == order["line1"].id)
+        )
+        == 2
+    )
+    with pytest.raises(ReceiptError):
+        _receive(order, FULL[2:3])
+
+
 def test_long_order_reference_and_budget_head_fit_the_register(order):
     order["request"].order_reference = "G" * 80
     order["head"].name = "H" * 120

@@ -8,10 +8,12 @@ status it leads to):
     draft --submit--> submitted --approve (level by level)--> approved --order--> ordered
     submitted --reject (a reason is required)--> rejected (final; copy it into a new draft)
     ordered --(receipts)--> partly_received --(receipts)--> received --close--> closed
+    partly_received --close (a reason is required: the rest will not come)--> closed
     draft / submitted / approved / ordered --cancel (a reason is required)--> cancelled (final)
 
 A request that has received anything (partly received or received) can no longer be
-cancelled: the goods are in the register. Receive the rest and close it.
+cancelled: the goods are in the register. Receive the rest and close it, or close it short
+with the reason (the vendor cannot supply the rest), so that no request is left stuck.
 
 Approval: the active ApprovalLevels in `position` order. Submitting puts the request at the
 first active level (`current_level_position`); an approval there moves it to the next active
@@ -89,7 +91,7 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "reject": (frozenset({SUBMITTED}), REJECTED),
     "order": (frozenset({APPROVED}), ORDERED),
     "cancel": (frozenset({DRAFT, SUBMITTED, APPROVED, ORDERED}), CANCELLED),
-    "close": (frozenset({RECEIVED}), CLOSED),
+    "close": (frozenset({PARTLY_RECEIVED, RECEIVED}), CLOSED),
 }
 RECEIPT_STATUSES = frozenset({ORDERED, PARTLY_RECEIVED, RECEIVED})
 FINAL_STATUSES = frozenset({REJECTED, CLOSED, CANCELLED})
@@ -568,7 +570,7 @@ def refusal(request: ProcurementRequest, action: str) -> str:
         return _("The order of %(number)s is already recorded.", number=number)
     if action == "close":
         return _(
-            "Only a request whose goods have all been received can be closed; %(number)s is "
+            "Only a request whose goods have been received can be closed; %(number)s is "
             "%(status)s.",
             number=number,
             status=_status_word(status),
@@ -1264,10 +1266,16 @@ def close(
     remark: str = "",
     now: datetime | None = None,
 ) -> ProcurementRequest:
-    """Close a fully received request (the file is done)."""
+    """Close a received request (the file is done), or a partly received one short: then
+    the remark must say why the rest will not come."""
     require(actor, "close", request)
     _check_move(request, "close")
-    remark = _remark(remark)
+    remark = _remark(
+        remark,
+        _("Say why the rest of the order will not be received.")
+        if request.status == PARTLY_RECEIVED
+        else None,
+    )
     now = now or utcnow()
     request.status = CLOSED
     request.closed_at = now
