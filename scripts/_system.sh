@@ -1,10 +1,11 @@
 # Sourced by scripts/test and .ci/run: the Debian packages the tests use as real peers
-# (Net-SNMP's snmpd and tools, Chromium for the phone pages' browser tests, PostgreSQL's
-# client tools), installed with apt-get when missing.
+# (Net-SNMP's snmpd and tools, OpenSSH's sshd, Chromium for the phone pages' browser tests,
+# PostgreSQL's client tools), installed with apt-get when missing.
 ensure_system_packages() {
   local missing=()
   command -v pg_isready >/dev/null 2>&1 || missing+=(postgresql)
   [ -x /usr/sbin/snmpd ] || missing+=(snmpd)  # real SNMP agents for the health tests
+  [ -x /usr/sbin/sshd ] || missing+=(openssh-server)  # a real SSH peer for the SSH probe
   command -v snmpget >/dev/null 2>&1 || missing+=(snmp)  # Net-SNMP's tools, a second opinion
   [ -x /usr/bin/chromium ] || missing+=(chromium)  # the phone pages' browser tests (Playwright)
   [ "${#missing[@]}" -eq 0 ] && return 0

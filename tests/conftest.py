@@ -16,8 +16,8 @@ from support import temporary_database
 from inventory import create_app
 from inventory.extensions import db
 
-# Real SNMP agents (snmpd, snmpsim) as session fixtures: tests/agents.py.
-pytest_plugins = ["agents", "browser"]
+# Real SNMP agents (snmpd, snmpsim) as session fixtures: tests/agents.py; PJLink: pjlinkpeers.py.
+pytest_plugins = ["agents", "browser", "pjlinkpeers", "sshpeers"]
 
 PG_ENV = "INVENTORY_TEST_DATABASE_URL"
 PASSWORD = "correct-horse-battery"

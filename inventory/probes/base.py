@@ -16,6 +16,7 @@ class Outcome(StrEnum):
     AUTH_FAILED = "auth_failed"
     UNREACHABLE = "unreachable"
     ERROR = "error"
+    HOST_KEY_CHANGED = "host_key_changed"  # SSH: the server presented another host key
 
 
 @dataclass(frozen=True, slots=True)
