@@ -271,3 +271,66 @@ class ProcurementAttachmentKind(Choice):
     QUOTATION = "quotation", _l("Quotation"), "blue"
     SANCTION = "sanction", _l("Sanction letter"), "green"
     OTHER = "other", _l("Other"), "grey"
+
+
+class SshDeviceType(Choice):
+    """netmiko device types the SSH probe speaks (inventory.probes.ssh.DEVICE_TYPES)."""
+
+    CISCO_IOS = "cisco_ios", _l("Cisco IOS"), "teal"
+    LINUX = "linux", _l("Linux"), "blue"
+
+
+class SshOutcome(Choice):
+    """The outcome of an SSH collection (inventory.probes.base.Outcome values)."""
+
+    OK = "ok", _l("OK"), "green"
+    TIMEOUT = "timeout", _l("Timed out"), "orange"
+    AUTH_FAILED = "auth_failed", _l("Login refused"), "red"
+    UNREACHABLE = "unreachable", _l("Unreachable"), "red"
+    ERROR = "error", _l("Error"), "red"
+    HOST_KEY_CHANGED = "host_key_changed", _l("Host key changed"), "purple"
+
+
+class NetconfigEventKind(Choice):
+    FIRST_BACKUP = "first_backup", _l("First configuration backup"), "blue"
+    CONFIG_CHANGED = "config_changed", _l("Configuration changed"), "orange"
+    HOST_KEY_TRUSTED = "host_key_trusted", _l("Host key trusted on first use"), "grey"
+    HOST_KEY_CHANGED = "host_key_changed", _l("Host key changed"), "purple"
+    HOST_KEY_ACCEPTED = "host_key_accepted", _l("New host key accepted"), "green"
+
+
+class ProjectorPower(Choice):
+    """A projector's power state as PJLink reports it."""
+
+    ON = "on", _l("On"), "green"
+    OFF = "off", _l("Off"), "grey"
+    WARMING = "warming", _l("Warming up"), "orange"
+    COOLING = "cooling", _l("Cooling down"), "blue"
+
+
+class DeviceErrorLevel(Choice):
+    """A PJLink error category's level (fan, lamp, temperature, cover, filter, other)."""
+
+    OK = "ok", _l("OK"), "green"
+    WARNING = "warning", _l("Warning"), "orange"
+    ERROR = "error", _l("Error"), "red"
+
+
+class ProbeOutcome(Choice):
+    """The outcome of a PJLink poll or a reachability check (probes.base.Outcome values)."""
+
+    OK = "ok", _l("OK"), "green"
+    TIMEOUT = "timeout", _l("Timed out"), "orange"
+    AUTH_FAILED = "auth_failed", _l("Password refused"), "red"
+    UNREACHABLE = "unreachable", _l("Unreachable"), "red"
+    ERROR = "error", _l("Error"), "red"
+
+
+class TestCallResult(Choice):
+    """The result of a VC test call logged by staff."""
+
+    __test__ = False  # not a pytest class
+
+    OK = "ok", _l("Worked"), "green"
+    PARTIAL = "partial", _l("Partly worked"), "orange"
+    FAILED = "failed", _l("Failed"), "red"

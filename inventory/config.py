@@ -87,6 +87,13 @@ class Defaults:
     CONTRACT_EXPIRY_NOTICE_DAYS = 60
     # Preventive maintenance job (inventory/maintenance/jobs.py): how often it looks for due plans.
     MAINTENANCE_EVERY_SECONDS = 3600
+    # Network devices over SSH (inventory/netconfig): how often the backup job looks for
+    # devices whose last backup is older than NETCONFIG_BACKUP_HOURS, how many at once, and
+    # the timeout of each SSH step (seconds).
+    NETCONFIG_EVERY_SECONDS = 3600
+    NETCONFIG_BACKUP_HOURS = 24
+    NETCONFIG_CONCURRENCY = 8
+    NETCONFIG_TIMEOUT_SECONDS = 10
     # Email (notifications/mail.py). SMTP_HOST "" means email is off (in-app notifications only).
     SMTP_HOST = ""
     SMTP_PORT = 25
@@ -118,6 +125,16 @@ class Defaults:
     INSPECTION_WEEKLY_QUOTA = 2
     INSPECTION_PHOTO_MAX_BYTES = 3 * 1024 * 1024
     INSPECTION_REPORT_WEEKS = 8
+    # Devices (inventory/devices): PJLink polls of projectors and TCP reachability of VC
+    # endpoints (jobs pjlink-poll and vc-reachability), and how long their history is kept.
+    PJLINK_EVERY_SECONDS = 300
+    PJLINK_PORT = 4352
+    PJLINK_TIMEOUT = 5.0  # seconds for a projector's whole exchange
+    VC_EVERY_SECONDS = 300
+    VC_PORTS = [5060, 1720, 443]  # SIP, H.323, HTTPS: reachable when any one accepts
+    VC_TIMEOUT = 3.0
+    DEVICES_CONCURRENCY = 50
+    DEVICES_KEEP_DAYS = 60
     # Procurement: size of each attached quotation or sanction letter (PDF or photo), and how
     # many files a request holds.
     PROCUREMENT_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024

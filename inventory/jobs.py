@@ -41,6 +41,9 @@ JOBS: list[Job] = [
     ),
     Job("notify-send", "inventory.notifications.jobs:send_outbox", "NOTIFY_SEND_EVERY_SECONDS"),
     Job("notify-prune", "inventory.notifications.jobs:prune", "NOTIFY_PRUNE_EVERY_SECONDS"),
+    Job("pjlink-poll", "inventory.devices.jobs:pjlink_poll", "PJLINK_EVERY_SECONDS"),
+    Job("vc-reachability", "inventory.devices.jobs:vc_reachability", "VC_EVERY_SECONDS"),
+    Job("netconfig-backup", "inventory.netconfig.jobs:backup", "NETCONFIG_EVERY_SECONDS"),
 ]
 
 

@@ -5,6 +5,13 @@ from inventory.audit.models import ChangeLog
 from inventory.auth.models import User, UserSession
 from inventory.catalog.models import AssetModel, Category, Manufacturer
 from inventory.credentials.models import CredentialProfile
+from inventory.devices.models import (
+    ProjectorSample,
+    ProjectorState,
+    VcCheck,
+    VcReachability,
+    VcTestCall,
+)
 from inventory.files.models import StoredFile
 from inventory.health.models import (
     AssetHealth,
@@ -20,6 +27,13 @@ from inventory.health.models import (
 )
 from inventory.inspections.models import ChecklistItem, Inspection, InspectionAnswer
 from inventory.maintenance.models import MaintenancePlan, PlanState
+from inventory.netconfig.models import (
+    ConfigEvent,
+    ConfigVersion,
+    SshCheck,
+    SshDevice,
+    SshHostKey,
+)
 from inventory.notifications.models import Notification, OutboxEmail
 from inventory.procurement.models import (
     ApprovalAction,
@@ -48,6 +62,8 @@ __all__ = [
     "Category",
     "ChangeLog",
     "ChecklistItem",
+    "ConfigEvent",
+    "ConfigVersion",
     "ContractAsset",
     "ContractRule",
     "CredentialProfile",
@@ -68,11 +84,16 @@ __all__ = [
     "PlanState",
     "ProcurementRequest",
     "ProcurementSequence",
+    "ProjectorSample",
+    "ProjectorState",
     "Receipt",
     "ReceiptUnit",
     "RequestAttachment",
     "RequestLine",
     "Site",
+    "SshCheck",
+    "SshDevice",
+    "SshHostKey",
     "StoredFile",
     "SweepResult",
     "SweepRun",
@@ -83,6 +104,9 @@ __all__ = [
     "TicketSla",
     "User",
     "UserSession",
+    "VcCheck",
+    "VcReachability",
+    "VcTestCall",
     "Vendor",
     "VerificationVisit",
     "VisitScan",

@@ -88,6 +88,7 @@ def init_app(app: Flask) -> None:
     from inventory.catalog.views import bp as catalog_bp
     from inventory.credentials.views import bp as credentials_bp
     from inventory.dashboard.views import bp as dashboard_bp
+    from inventory.devices.views import bp as devices_bp
     from inventory.field.views import bp as field_bp
     from inventory.files.views import bp as files_bp
     from inventory.files.views import file_url
@@ -95,6 +96,7 @@ def init_app(app: Flask) -> None:
     from inventory.inspections.views import bp as inspections_bp
     from inventory.labels.views import bp as labels_bp
     from inventory.maintenance.views import bp as maintenance_bp
+    from inventory.netconfig.views import bp as netconfig_bp
     from inventory.notifications.views import bp as notifications_bp
     from inventory.procurement import receipt_views  # noqa: F401 - registers the receipt routes
     from inventory.procurement.views import bp as procurement_bp
@@ -123,6 +125,8 @@ def init_app(app: Flask) -> None:
         maintenance_bp,
         labels_bp,
         procurement_bp,
+        devices_bp,
+        netconfig_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -231,6 +231,9 @@ def debug_logs(app, caplog):
     caplog.set_level(logging.DEBUG)
     # SQLAlchemy keeps its own loggers at WARNING unless told; open them fully too.
     caplog.set_level(logging.DEBUG, logger="sqlalchemy")
+    # ...and the engine's own, which Alembic's logging configuration (a migration test run
+    # earlier in the session) leaves at WARNING.
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy.engine")
     return caplog
 
 

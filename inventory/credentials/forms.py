@@ -44,4 +44,9 @@ class CredentialProfileForm(BaseForm):
     ssh_password = PasswordField(
         _l("SSH password"), description=KEEP, validators=[Optional(), Length(max=128)]
     )
+    pjlink_password = PasswordField(
+        _l("PJLink password (projectors)"),
+        description=KEEP,
+        validators=[Optional(), Length(max=32)],
+    )
     clear_secrets = BooleanField(_l("Remove all stored secrets"))

@@ -7,7 +7,13 @@ from inventory.choices import SnmpAuthProtocol, SnmpPrivProtocol, SnmpVersion
 from inventory.extensions import db
 from inventory.models_base import Timestamped
 
-SECRET_FIELDS = ("snmp_community", "snmp_auth_key", "snmp_priv_key", "ssh_password")
+SECRET_FIELDS = (
+    "snmp_community",
+    "snmp_auth_key",
+    "snmp_priv_key",
+    "ssh_password",
+    "pjlink_password",
+)
 
 
 class CredentialProfile(Audited, Timestamped, db.Model):

@@ -137,8 +137,15 @@ def latest_counter(asset_id: int, counter: str) -> float | None:
     The health side keeps each device's latest figures on its AssetHealth row and the raw
     history in HealthSample. A counter is read from the AssetHealth column of that name
     when there is one and it holds a value, otherwise from the newest HealthSample that has
-    it. A name neither table has yet (lamp hours arrive with PJLink later) reads as None.
+    it. Lamp hours come from the projector's latest PJLink poll (devices.ProjectorState:
+    the most of any lamp) when there is one. A name nothing records reads as None.
     """
+    if counter == PmCounter.LAMP_HOURS.value:
+        from inventory.devices.services import latest_lamp_hours
+
+        hours = latest_lamp_hours(asset_id)
+        if hours is not None:
+            return float(hours)
     column = _figure_column(AssetHealth, counter)
     if column is not None:
         value = db.session.scalar(sa.select(column).where(AssetHealth.asset_id == asset_id))

@@ -1,0 +1,1 @@
+"""Projectors over PJLink, VC endpoints: reachability and test calls."""
