@@ -334,3 +334,11 @@ class TestCallResult(Choice):
     OK = "ok", _l("Worked"), "green"
     PARTIAL = "partial", _l("Partly worked"), "orange"
     FAILED = "failed", _l("Failed"), "red"
+
+
+class Readiness(Choice):
+    """Whether an office can join the DM's video conference (the VC-readiness board)."""
+
+    READY = "ready", _l("Ready"), "green"
+    NOT_READY = "not_ready", _l("Not ready"), "red"
+    UNKNOWN = "unknown", _l("Cannot tell"), "grey"

@@ -135,6 +135,17 @@ class Defaults:
     VC_TIMEOUT = 3.0
     DEVICES_CONCURRENCY = 50
     DEVICES_KEEP_DAYS = 60
+    # The VC-readiness board (inventory/readiness): which offices join the DM's VC (a site's
+    # own "joins VC" setting overrides its kind), what counts as each part, and when a
+    # reading is too old to say anything about now.
+    VC_EXPECTED_KINDS = ("tehsil", "block", "municipality")
+    VC_ENDPOINT_CATEGORIES = ("VCC",)  # category codes of VC endpoints (codecs)
+    VC_DISPLAY_CATEGORIES = ("DSP",)  # displays; projectors count by their category group
+    VC_UPS_CATEGORIES = ("UPS",)
+    VC_UPS_MIN_CHARGE_PCT = 50  # below this charge a UPS battery is "low"
+    VC_UPS_MIN_MINUTES = 15  # or below this many minutes of backup
+    VC_READING_MAX_AGE_SECONDS = 1800  # an older reachability check or PJLink poll is stale
+    VC_HISTORY_DAYS = 30
     # Procurement: size of each attached quotation or sanction letter (PDF or photo), and how
     # many files a request holds.
     PROCUREMENT_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024

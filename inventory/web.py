@@ -100,6 +100,7 @@ def init_app(app: Flask) -> None:
     from inventory.notifications.views import bp as notifications_bp
     from inventory.procurement import receipt_views  # noqa: F401 - registers the receipt routes
     from inventory.procurement.views import bp as procurement_bp
+    from inventory.readiness.views import bp as readiness_bp
     from inventory.sites.views import bp as sites_bp
     from inventory.tickets.views import bp as tickets_bp
     from inventory.vendors.views import bp as vendors_bp
@@ -127,6 +128,7 @@ def init_app(app: Flask) -> None:
         procurement_bp,
         devices_bp,
         netconfig_bp,
+        readiness_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 
 from inventory.assets.models import Asset
 from inventory.assets.services import status_counts
 from inventory.catalog.models import Category
 from inventory.choices import AssetStatus
 from inventory.extensions import db
+from inventory.models_base import utcnow
+from inventory.readiness import services as readiness
 from inventory.security import public
 from inventory.sites.models import Site
 
@@ -51,6 +53,7 @@ def index():
         by_category=by_category,
         expiring=expiring,
         broken=broken,
+        vc=readiness.summary(readiness.Rules.from_config(current_app.config), utcnow()),
     )
 
 

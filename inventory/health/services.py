@@ -961,13 +961,13 @@ def floor_hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def _hour_bucket(session: Session, column):
+def hour_bucket(session: Session, column):
     if session.get_bind().dialect.name == "postgresql":
         return sa.func.date_trunc("hour", sa.func.timezone("UTC", column))
     return sa.func.strftime("%Y-%m-%d %H:00:00", column)
 
 
-def _as_hour(value) -> datetime:
+def as_hour(value) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
@@ -1040,7 +1040,7 @@ def rollup_window(session: Session, start: datetime, end: datetime) -> RollupCou
     samples = HealthSample.__table__
     isamples = InterfaceSample.__table__
 
-    bucket = _hour_bucket(session, runs.c.started_at)
+    bucket = hour_bucket(session, runs.c.started_at)
     polls_query = (
         sa.select(
             results.c.asset_id,
@@ -1052,7 +1052,7 @@ def rollup_window(session: Session, start: datetime, end: datetime) -> RollupCou
         .where(runs.c.started_at >= start, runs.c.started_at < end)
         .group_by(results.c.asset_id, bucket)
     )
-    s_bucket = _hour_bucket(session, samples.c.at)
+    s_bucket = hour_bucket(session, samples.c.at)
     figures_query = (
         sa.select(
             samples.c.asset_id,
@@ -1070,12 +1070,12 @@ def rollup_window(session: Session, start: datetime, end: datetime) -> RollupCou
     )
     rows: dict[tuple[int, datetime], dict] = {}
     for row in session.execute(polls_query):
-        key = (row.asset_id, _as_hour(row.hour))
+        key = (row.asset_id, as_hour(row.hour))
         rows.setdefault(key, {"asset_id": key[0], "hour": key[1], **_EMPTY_HOUR}).update(
             polls=int(row.polls), ok_polls=int(row.ok or 0)
         )
     for row in session.execute(figures_query):
-        key = (row.asset_id, _as_hour(row.hour))
+        key = (row.asset_id, as_hour(row.hour))
         target = rows.setdefault(key, {"asset_id": key[0], "hour": key[1], **_EMPTY_HOUR})
         target.update(
             cpu_avg=_float(row.cpu_avg, 1),
@@ -1094,7 +1094,7 @@ def rollup_window(session: Session, start: datetime, end: datetime) -> RollupCou
             session.execute(sa.insert(hourly), values[i : i + 1000])
     counts.health_rows = len(rows)
 
-    i_bucket = _hour_bucket(session, isamples.c.at)
+    i_bucket = hour_bucket(session, isamples.c.at)
     iface_query = (
         sa.select(
             isamples.c.asset_id,
@@ -1113,7 +1113,7 @@ def rollup_window(session: Session, start: datetime, end: datetime) -> RollupCou
         {
             "asset_id": row.asset_id,
             "if_index": row.if_index,
-            "hour": _as_hour(row.hour),
+            "hour": as_hour(row.hour),
             "samples": int(row.samples),
             "in_avg": _float(row.in_avg, 0),
             "in_max": _float(row.in_max, 0),

@@ -20,6 +20,15 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+def tristate(value):
+    """ "" -> None (follow the default), "1"/True -> True, "0"/False -> False."""
+    if value in (None, "", "None"):
+        return None
+    if isinstance(value, bool):
+        return value
+    return value in ("1", "true", "True", "yes")
+
+
 class SiteForm(BaseForm):
     code = StringField(
         _l("Code"),
@@ -54,6 +63,17 @@ class SiteForm(BaseForm):
     )
     link_type = SelectField(_l("Network link"), choices=LinkType.choices())
     notes = TextAreaField(_l("Notes"), filters=[strip], validators=[Length(max=2000)])
+    vc_expected = SelectField(
+        _l("Joins the DM's video conference"),
+        description=_l(
+            "Offices that join are listed on the VC-readiness board. By default tehsils, "
+            "blocks and municipalities join."
+        ),
+        coerce=tristate,
+        choices=options(
+            [("", _l("As its kind (default)")), ("1", _l("Yes, always")), ("0", _l("No, never"))]
+        ),
+    )
 
 
 class SiteFilterForm(BaseForm):

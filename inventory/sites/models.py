@@ -26,6 +26,8 @@ class Site(Audited, Timestamped, db.Model):
     contact_phone = db.Column(db.String(20), nullable=False, default="")
     link_type = db.Column(db.String(16), nullable=False, default=LinkType.NONE.value)
     notes = db.Column(db.Text, nullable=False, default="")
+    # Joins the District Magistrate's VC: None follows the kind (VC_EXPECTED_KINDS).
+    vc_expected = db.Column(db.Boolean, nullable=True)
 
     parent = db.relationship("Site", remote_side=[id], back_populates="children")
     children = db.relationship(
@@ -35,6 +37,12 @@ class Site(Audited, Timestamped, db.Model):
     @property
     def kind_enum(self) -> SiteKind:
         return SiteKind(self.kind)
+
+    def joins_vc(self, expected_kinds) -> bool:
+        """Whether this office is expected to join the DM's VC (the readiness board)."""
+        if self.vc_expected is not None:
+            return self.vc_expected
+        return self.kind in expected_kinds
 
     def name(self, locale: str = "en") -> str:
         if locale == "hi" and self.name_hi:

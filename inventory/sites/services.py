@@ -26,6 +26,7 @@ FIELDS = (
     "contact_phone",
     "link_type",
     "notes",
+    "vc_expected",
 )
 
 

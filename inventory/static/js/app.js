@@ -6,6 +6,9 @@ document.addEventListener("DOMContentLoaded", () => {
       document.querySelectorAll("input[name=ids]").forEach((box) => { box.checked = all.checked; });
     });
   }
+  document.querySelectorAll("[data-print]").forEach((button) => {
+    button.addEventListener("click", () => window.print());
+  });
   document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
     select.addEventListener("change", () => select.form.submit());
   });

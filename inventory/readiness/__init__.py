@@ -1,0 +1,1 @@
+"""The VC-readiness board: which offices can join the District Magistrate's VC."""
