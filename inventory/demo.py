@@ -8,14 +8,25 @@ into rows through the services, so the first load is recorded in the change hist
 Contact names, phone numbers, suppliers, AMC vendors, serials and order numbers are
 fictional. Management addresses are loopback only: 127.20.<site number>.<device number>,
 where the site number is the row of SITES (1-based) and the device number counts the
-managed devices of that site in kit order; simulated SNMP/PJLink agents bind to them.
+managed devices of that site in kit order (an asset in store keeps its number); simulated
+SNMP, PJLink, VC and SSH peers (`inventory agents`) bind to them.
+
+The VC-readiness board has six offices that are not ready, one reason each (see TROUBLE,
+the tickets in inventory/tickets/demo.py and the history in inventory/devices/demo.py):
+Paraspur's codec is silent, Katra Bazar's router is down, Tarabganj tehsil's UPS battery is
+dead, Itiyathok has no working display or projector, Nawabganj municipality has an open
+critical ticket on its camera and Mujehana's codec is still in store. The e-Governance
+cell's SWAN router is managed over SSH (port DEMO_SSH_PORT) for the nightly config backup.
+The first load also writes 30 days of recorded history (VC checks, projector samples, UPS
+hourly figures, a router's down/up events), so the board's 30-day readiness has something
+to show; the live jobs carry on from there.
 """
 
 from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -42,6 +53,10 @@ OFFICE_PROFILE = "Office devices v2c"
 # name, description, plain settings, secrets (demo values; simulated agents use the same).
 # Port 16161, not 161: the simulated agents (`inventory agents`) need no root to listen there.
 DEMO_SNMP_PORT = 16161
+# The e-Governance cell's SWAN router is managed over SSH (cisco_ios) on this port: a
+# simulated router (fake-switches) listens there, no root needed.
+DEMO_SSH_PORT = 2222
+SSH_SITE = "GON-EGC"
 CREDENTIAL_PROFILES = (
     (
         SWAN_PROFILE,
@@ -388,6 +403,10 @@ TROUBLE = {
     ("BLK-KTB", "router_swan"): ("non_functional", "Power supply failed; replacement awaited."),
     ("BLK-ITY", "display"): ("non_functional", "Panel cracked while shifting the hall."),
     ("CSC-NWB-01", "mfp"): ("non_functional", "Scanner glass broken; VLE to replace."),
+    ("BLK-MJH", "vc_codec"): (
+        "in_store",
+        "Delivered to the block; installation waits for the SWAN link.",
+    ),
 }
 # Warranties that end within the next few weeks, counted from the day of the first load.
 WARRANTY_ENDING_SOON = (
@@ -557,11 +576,12 @@ def _password_matches(stored_hash: str, password: str) -> bool:
         return False
 
 
-def load_demo(today: date | None = None) -> Counter:
+def load_demo(today: date | None = None, now: datetime | None = None) -> Counter:
     """Create whatever of the demo is missing (flushes, never commits); returns what was made.
 
     Existing rows, found by username, profile name, site code or model and serial, are
-    left exactly as they are, so a second run writes nothing.
+    left exactly as they are, so a second run writes nothing. The recorded history ends at
+    `now` (default: the current UTC time), floored to the hour.
     """
     from inventory.assets.models import Asset
     from inventory.assets.services import create_asset
@@ -624,6 +644,7 @@ def load_demo(today: date | None = None) -> Counter:
                 **entry["fields"],
             )
             made["assets"] += 1
+        made["SSH devices"] += _manage_swan_router(sites[SSH_SITE])
         # Inspections: the standard CSC checklist, then a few visits (only into an empty table).
         from zoneinfo import ZoneInfo
 
@@ -652,7 +673,34 @@ def load_demo(today: date | None = None) -> Counter:
     from inventory.procurement.demo import load_demo_procurement
 
     made.update(load_demo_procurement(today))
+    # Last: 30 days of recorded history for the VC-readiness board (only into empty tables).
+    from inventory.devices.demo import load_demo_history
+    from inventory.health.services import floor_hour
+    from inventory.models_base import utcnow
+
+    made.update(load_demo_history(floor_hour(now or utcnow())))
     return +made  # only what was added
+
+
+def _manage_swan_router(site_id: int) -> int:
+    """Manage the site's first router over SSH (cisco_ios, DEMO_SSH_PORT) unless it already
+    is managed; returns 1 when it was registered now."""
+    from inventory.assets.models import Asset
+    from inventory.catalog.models import Category
+    from inventory.extensions import db
+    from inventory.netconfig.services import device_of, manage_device
+
+    router = db.session.scalar(
+        sa.select(Asset)
+        .join(Category, Category.id == Asset.category_id)
+        .where(Asset.site_id == site_id, Category.code == "RTR", Asset.management_address != "")
+        .order_by(Asset.id)
+        .limit(1)
+    )
+    if router is None or device_of(router.id) is not None:
+        return 0
+    manage_device(router, "cisco_ios", port=DEMO_SSH_PORT)
+    return 1
 
 
 @click.command("demo")

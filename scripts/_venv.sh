@@ -23,10 +23,10 @@ ensure_venv() {
     echo "Installing Sampada and its dependencies into .venv ..."
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet -e ".[$extras]"
-    # fake-switches (the SSH probe tests' Cisco IOS peer) pins Twisted<17: installed
-    # without its dependencies, next to the current twisted[conch] of the test extra.
+    # fake-switches (the SSH tests' and the demo's Cisco IOS peer) pins Twisted<17: installed
+    # without its dependencies, next to the current twisted[conch] of the test and run extras.
     case ",$extras," in
-      *,test,*) .venv/bin/python -m pip install --quiet --no-deps "fake-switches==1.5.0" ;;
+      *,test,* | *,run,*) .venv/bin/python -m pip install --quiet --no-deps "fake-switches==1.5.0" ;;
     esac
     echo "$want" > "$stamp"
   fi
@@ -35,11 +35,11 @@ ensure_venv() {
 # The PJLink emulator (pjlink-advance) needs Python 3.13: it gets a venv of its own,
 # .venv-pjlink/ (inventory/simulator/pjlink.py finds python3.13 on PATH or in pyenv, or
 # $PJLINK_EMULATOR_PYTHON). The tests' fixture makes it too when missing; without a Python
-# 3.13 only a warning here, and the PJLink tests fail saying why.
+# 3.13 only a warning here: the PJLink tests fail saying why, the demo's projectors are silent.
 ensure_pjlink_emulator() {
   if [ ! -f .venv-pjlink/.installed ]; then
     echo "Installing the PJLink emulator into .venv-pjlink ..."
   fi
   .venv/bin/python inventory/simulator/pjlink.py --ensure-venv >/dev/null ||
-    echo "warning: no PJLink emulator venv; the PJLink tests will fail (see above)" >&2
+    echo "warning: no PJLink emulator venv (see above): the PJLink tests fail and the demo's projectors stay silent" >&2
 }

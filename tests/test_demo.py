@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections import defaultdict
 from datetime import date, timedelta
+from itertools import groupby
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -15,9 +18,15 @@ from inventory.auth.models import User
 from inventory.catalog.models import AssetModel, Category, Manufacturer
 from inventory.credentials.models import CredentialProfile
 from inventory.credentials.services import read_secrets
-from inventory.demo import DEMO_USERS, asset_plan
+from inventory.demo import DEMO_SSH_PORT, DEMO_USERS, SITES, asset_plan
+from inventory.devices.demo import demo_lamp_hours
+from inventory.devices.models import ProjectorSample, VcCheck
 from inventory.extensions import db
+from inventory.health.models import HealthEvent, HealthHourly
+from inventory.models_base import utcnow
+from inventory.netconfig.models import SshDevice
 from inventory.sites.models import Site
+from inventory.tickets.models import Ticket
 
 CREDENTIAL_LINE = re.compile(r"^\s+(\w+)\s+username: (\S+)\s+password: (\S+)\s*$", re.M)
 
@@ -114,6 +123,140 @@ def _credentials_profiles_are_attached():
     assert all(a.credential_profile_id == office.id for a in _assets(category="PRJ"))
 
 
+def _one(site: str, category: str) -> Asset:
+    (asset,) = [a for a in _assets(category=category) if a.site.code == site]
+    return asset
+
+
+def _addresses_are_numbered_per_site_in_kit_order():
+    """127.20.<site row>.<1..n>: no gaps, so an asset in store keeps its number."""
+    by_site = defaultdict(list)
+    for asset in _assets():
+        if asset.management_address:
+            by_site[asset.site.code].append(asset)
+    rows = {row[0]: n for n, row in enumerate(SITES, start=1)}
+    for code, assets in by_site.items():
+        numbers = [int(a.management_address.split(".")[3]) for a in sorted(assets, key=_id)]
+        assert numbers == list(range(1, len(assets) + 1)), code
+        assert {a.management_address.split(".")[2] for a in assets} == {str(rows[code])}
+
+
+def _id(asset: Asset) -> int:
+    return asset.id
+
+
+def _the_vc_readiness_scenario():
+    codec = _one("BLK-MJH", "VCC")
+    assert codec.status == "in_store" and codec.management_address == "127.20.24.6"
+    assert codec.notes == "Delivered to the block; installation waits for the SWAN link."
+    camera = _one("MUN-NWB", "CAM")
+    (ticket,) = db.session.scalars(sa.select(Ticket).where(Ticket.asset_id == camera.id))
+    assert (ticket.priority, ticket.category, ticket.status) == ("critical", "vc", "waiting")
+    assert ticket.title == "Camera stuck facing the wall: pan/tilt fault"
+    assert ticket.vendor_id is not None and ticket.site_id == camera.site_id
+    assert date.today() - ticket.opened_at.date() in (timedelta(days=5), timedelta(days=6))
+    (device,) = db.session.scalars(sa.select(SshDevice))
+    router = device.asset
+    assert (router.site.code, router.category.code) == ("GON-EGC", "RTR")
+    assert router.management_address == "127.20.3.1" and router.model.name == "ISR 4331/K9"
+    assert (device.device_type, device.port, device.enabled) == ("cisco_ios", 2222, True)
+    assert DEMO_SSH_PORT == 2222 and router.credential_profile.ssh_username == "degs-backup"
+    assert read_secrets(router.credential_profile)["ssh_password"] == "gonda-swan-ssh-pass"
+
+
+def _history(model, asset: Asset, at: str = "at") -> list:
+    """The asset's history rows, oldest first (plain rows: thousands of them)."""
+    table = model.__table__
+    query = sa.select(table).where(table.c.asset_id == asset.id).order_by(table.c[at])
+    return db.session.execute(query).all()
+
+
+def _in_the_field(category: str) -> list[Asset]:
+    kinds = ("tehsil", "block", "municipality")
+    return [
+        a
+        for a in _assets(category=category)
+        if a.site.kind in kinds
+        and a.management_address
+        and a.status not in ("in_store", "condemned")
+    ]
+
+
+def _thirty_days_of_history_as_in_the_scenario():
+    now = db.session.scalar(sa.select(sa.func.max(VcCheck.at))) + timedelta(hours=1)
+    assert now.minute == 0 and now <= utcnow() < now + timedelta(hours=1, minutes=5)
+    hours = [now - timedelta(hours=k) for k in range(720, 0, -1)]
+    zone = ZoneInfo("Asia/Kolkata")
+    # VC endpoints: hourly, reachable on the two ports, Paraspur silent for 6 days, and
+    # 2-10 hour outages (mostly evenings) at 8 offices.
+    codecs = _in_the_field("VCC")
+    assert len(codecs) == 22 and "BLK-MJH" not in {c.site.code for c in codecs}
+    assert _count(VcCheck) == 720 * 22
+    share, outages = {}, []
+    for codec in codecs:
+        checks = _history(VcCheck, codec)
+        assert [c.at for c in checks] == hours, codec.site.code
+        assert all(c.open_ports == ([5060, 1720] if c.reachable else []) for c in checks)
+        share[codec.site.code] = sum(c.reachable for c in checks) / 720
+        if codec.site.code == "BLK-PSP":
+            assert [c.reachable for c in checks[-145:]] == [True] + [False] * 144
+            continue
+        for reachable, run in groupby(checks, key=lambda c: c.reachable):
+            run = list(run)
+            if not reachable and run[-1].at != hours[-1]:  # the latest may be cut short
+                outages.append((len(run), run[0].at.astimezone(zone).hour))
+    assert share.pop("BLK-PSP") == 0.8
+    short = {code: value for code, value in share.items() if value < 1}
+    assert len(short) == 8, share
+    assert all(0.85 <= value <= 0.98 for value in short.values()), short
+    assert len(outages) > 30 and min(length for length, _hour in outages) >= 2
+    assert sum(17 <= hour <= 21 for _length, hour in outages) > 0.6 * len(outages)
+    # Projectors: hourly, lit 10:00-13:00 on weekdays, lamp hours growing to today's.
+    projectors = _in_the_field("PRJ")
+    assert len(projectors) == 20 and _count(ProjectorSample) == 720 * 20
+    for projector in projectors:
+        code = projector.site.code
+        samples = _history(ProjectorSample, projector)
+        assert [p.at for p in samples] == hours and {p.outcome for p in samples} == {"ok"}
+        errors = [p.worst_error for p in samples]
+        faulty = {"BLK-ITY": 48, "BLK-BLS": 72}.get(code, 0)
+        expected = "warning" if code == "TEH-CLG" else "ok"
+        assert errors == [expected] * (720 - faulty) + ["error"] * faulty, code
+        lamp = [p.lamp_hours for p in samples]
+        assert lamp == sorted(lamp) and 0 < lamp[-1] - lamp[0] < 100, code
+        today = {"BLK-BLS": 4900, "TEH-CLG": 3950}.get(code, demo_lamp_hours(projector.tag))
+        assert lamp[-1] == today and 300 <= demo_lamp_hours(projector.tag) <= 3500
+        for sample, previous in zip(samples[1:], samples, strict=False):
+            local = sample.at.astimezone(zone)
+            lit = local.weekday() < 5 and 10 <= local.hour < 13 and sample.worst_error != "error"
+            assert sample.power == ("on" if lit else "off"), (code, local)
+            assert sample.lamp_hours - previous.lamp_hours == (sample.power == "on")
+    # UPS: 12 good polls an hour, never the current hour; Tarabganj tehsil's battery dead.
+    ups_units = _in_the_field("UPS")
+    assert len(ups_units) == 23 and _count(HealthHourly) == 720 * 23
+    for ups in ups_units:
+        rows = _history(HealthHourly, ups, at="hour")
+        assert [r.hour for r in rows] == hours
+        assert {(r.polls, r.ok_polls) for r in rows} == {(12, 12)}
+        battery = [r.battery_min for r in rows]
+        if ups.site.code == "TEH-TRB":
+            assert battery[-240:] == [9.0] * 240 and min(battery[:-240]) >= 95
+        else:
+            assert min(battery) >= 95 and max(battery) == 100
+    # Katra Bazar's router: down 12 days ago for 8 hours, down again 3 days ago.
+    router = _one("BLK-KTB", "RTR")
+    events = _history(HealthEvent, router)
+    assert _count(HealthEvent) == 3 and [e.kind for e in events] == ["down", "up", "down"]
+    assert timedelta(0) < events[0].at - (now - timedelta(days=12)) < timedelta(hours=1)
+    assert events[1].at - events[0].at == timedelta(hours=8)
+    assert timedelta(0) < events[2].at - (now - timedelta(days=3)) < timedelta(hours=1)
+    assert re.fullmatch(
+        r"2 failed polls \(timeout: no answer\); last answered \d{4}-\d\d-\d\d \d\d:\d\d UTC",
+        events[2].message,
+    )
+    assert events[1].message == "answering again after 8 h down"
+
+
 def test_demo_loads_gonda(demo):
     """One load (about 4 s), checked from several sides."""
     _the_district_as_in_the_brief()
@@ -121,13 +264,15 @@ def test_demo_loads_gonda(demo):
     _paperwork_is_plausible_with_trouble_to_review()
     _management_addresses_are_loopback_only()
     _credentials_profiles_are_attached()
+    _addresses_are_numbered_per_site_in_kit_order()
+    _the_vc_readiness_scenario()
+    _thirty_days_of_history_as_in_the_scenario()
 
 
 def _snapshot() -> dict:
-    snapshot = {
-        model.__name__: _count(model)
-        for model in (Site, Asset, User, CredentialProfile, Category, Manufacturer, AssetModel)
-    }
+    registers = (Site, Asset, User, CredentialProfile, Category, Manufacturer, AssetModel)
+    history = (Ticket, SshDevice, VcCheck, ProjectorSample, HealthHourly, HealthEvent)
+    snapshot = {model.__name__: _count(model) for model in (*registers, *history)}
     snapshot["change_log"] = db.session.scalar(sa.select(sa.func.max(ChangeLog.id)))
     for model in (Site, Asset, User, CredentialProfile):
         snapshot[f"{model.__name__} updated"] = db.session.execute(
@@ -173,6 +318,7 @@ def test_second_run_changes_nothing_and_both_print_working_credentials(demo, run
         ("amc_contract_rules", "admin"),
         ("maintenance_plans", "admin"),
         ("inspection_checklist_items", "admin"),
+        ("ssh_devices", "admin"),
         # a verified asset's last_verified_at, set by whoever finished the visit
         ("assets", "engineer"),
         ("assets", "manager"),

@@ -3,8 +3,9 @@
 `inventory agents` reads the demo assets from the database (management address, credentials
 profile, make and model), gives each one a real device recording, leaves a few deliberately
 silent, and serves them all with snmpsim (inventory.simulator.snmpsim) on each profile's SNMP
-port until Ctrl+C. `inventory agents --list` prints who gets what. `scripts/run` starts it
-beside the web server and the scheduler.
+port until Ctrl+C, with the demo's other peers beside them (demo_peers.py: the projectors over
+PJLink, the VC endpoints' TCP ports, the SSH router). `inventory agents --list` prints who
+gets what. `scripts/run` starts it beside the web server and the scheduler.
 
 Which recording (RECORDINGS, MODELS): the recordings come from the snmpsim-data package
 (real devices, anonymised: sysName "DUMSYS-nn"), except the printer (ours, in
@@ -700,17 +701,20 @@ def agents_command(
     processes: int,
     ready_file: Path | None,
 ) -> None:
-    """Serve the demo devices over SNMP on their 127.x addresses until Ctrl+C."""
+    """Serve the demo devices (SNMP, PJLink, VC, SSH) on their 127.x addresses until Ctrl+C."""
+    from inventory.simulator.demo_peers import DemoPeers, describe_peers, plan_peers
+
     devices = plan_devices(sites)
+    planned = plan_peers(sites)
     if list_only:
-        for line in describe(devices):
+        for line in describe(devices) + describe_peers(planned):
             click.echo(line)
         return
     if ready_file is not None:
         ready_file.unlink(missing_ok=True)
-    agents = DemoAgents(
-        devices, workdir or Path(current_app.instance_path) / "demo-agents", processes
-    )
+    workdir = workdir or Path(current_app.instance_path) / "demo-agents"
+    agents = DemoAgents(devices, workdir, processes)
+    peers = DemoPeers(planned, workdir)
     if not agents.served:
         click.echo("No assets with 127.x management addresses: no devices to simulate.")
         return
@@ -727,6 +731,7 @@ def agents_command(
     try:
         try:
             agents.start()
+            peers.start()
         except RuntimeError as exc:  # a port taken, a recording that does not answer
             if stop.is_set():  # stopped while starting: the agents went first
                 return
@@ -740,13 +745,19 @@ def agents_command(
         )
         for device in agents.silent:
             click.echo(f"  {device.tag} {device.site} {device.address}: {device.remark}")
+        click.echo(f"Also simulated: {peers.summary()}.")
+        for warning in peers.warnings:
+            click.echo(f"warning: {warning}", err=True)
         if ready_file is not None:
             ready_file.write_text(f"{os.getpid()}\n")
         while not stop.wait(1.0):
             if not agents.running:
                 logs = " | ".join(a.log_text()[-300:] for a in agents.agents if not a.running)
                 raise click.ClickException(f"a simulated agent process ended: {logs}")
+            if not peers.running:
+                raise click.ClickException("a simulated PJLink, VC or SSH peer ended")
     finally:
+        peers.stop()
         agents.stop()
         if ready_file is not None:
             ready_file.unlink(missing_ok=True)

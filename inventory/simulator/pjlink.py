@@ -11,7 +11,9 @@ So it runs in a venv of its own (`ensure_emulator_venv`, default ``.venv-pjlink/
 repository root, made with the first Python 3.13 found: $PJLINK_EMULATOR_PYTHON,
 ``python3.13`` on PATH, then pyenv's versions). This file is that process's program too:
 ``<venv>/bin/python -I inventory/simulator/pjlink.py --serve`` reads one JSON line with the
-projectors to serve from stdin, answers ``{"ports": {...}}``, then takes JSON lines
+projectors to serve (and where: a free port on one host, or each projector's own address and
+port, as the demo's projectors) from stdin, answers ``{"ports": {...}}`` (or ``{"error":
+"..."}`` when an address is taken), then takes JSON lines
 ``{"key": ..., "changes": {...}}`` to change a projector's state (each answered by
 ``{"ok": true}`` or ``{"error": "..."}``) and stops when stdin closes, so a projector never
 outlives the test or demo that started it. Only the standard library is imported at the
@@ -146,17 +148,20 @@ def ensure_emulator_venv(venv: Path = DEFAULT_VENV) -> Path:
 
 
 class PjlinkEmulators:
-    """Several emulated projectors served by one child process, each on a port of its own."""
+    """Several emulated projectors served by one child process, each on a port of its own:
+    on `host` at a free port, or at the (address, port) `binds` names for it."""
 
     def __init__(
         self,
         projectors: Mapping[str, ProjectorSpec],
         *,
         host: str = "127.0.0.1",
+        binds: Mapping[str, tuple[str, int]] | None = None,
         python: str | Path | None = None,
     ) -> None:
         self.projectors = dict(projectors)
         self.host = host
+        self.binds = {key: (str(h), int(p)) for key, (h, p) in (binds or {}).items()}
         self.python = python
         self.ports: dict[str, int] = {}
         self._process: subprocess.Popen[str] | None = None
@@ -172,12 +177,21 @@ class PjlinkEmulators:
             bufsize=1,
         )
         specs = {key: asdict(spec) for key, spec in self.projectors.items()}
-        answer = self._ask({"host": self.host, "projectors": specs}, START_TIMEOUT)
+        setup = {"host": self.host, "binds": self.binds, "projectors": specs}
+        try:
+            answer = self._ask(setup, START_TIMEOUT)
+        except ValueError:  # a bind failed (an address or port taken): the child has ended
+            self.stop()
+            raise
         self.ports = {key: int(port) for key, port in answer["ports"].items()}
         return self
 
     def address(self, key: str) -> tuple[str, int]:
-        return self.host, self.ports[key]
+        return self.binds.get(key, (self.host, 0))[0], self.ports[key]
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
 
     def update(self, key: str, **changes: object) -> None:
         """Change a running projector: any ProjectorSpec field but the class and password."""
@@ -294,18 +308,25 @@ async def _serve() -> None:  # pragma: no cover - runs in the child
 
     setup = json.loads(await stdin.readline())
     emulators = {}
-    for key, spec in setup["projectors"].items():
-        emulator = PJLinkEmulator(
-            pj_class=int(spec["pj_class"]),
-            password=spec["password"] or None,
-            host=setup["host"],
-            port=0,
-            udp_port=None,
-            transition_delay=0.0,
-        )
-        _apply(emulator, {k: v for k, v in spec.items() if k not in ("pj_class", "password")})
-        await emulator.start()
-        emulators[key] = emulator
+    try:
+        for key, spec in setup["projectors"].items():
+            host, port = setup.get("binds", {}).get(key, (setup["host"], 0))
+            emulator = PJLinkEmulator(
+                pj_class=int(spec["pj_class"]),
+                password=spec["password"] or None,
+                host=host,
+                port=int(port),
+                udp_port=None,
+                transition_delay=0.0,
+            )
+            _apply(emulator, {k: v for k, v in spec.items() if k not in ("pj_class", "password")})
+            emulators[key] = emulator
+            await emulator.start()
+    except OSError as exc:  # an address or port taken
+        say({"error": f"{key} on {host}:{port}: {exc}"})
+        for emulator in emulators.values():
+            await emulator.stop()
+        return
     say({"ports": {key: emulator.port for key, emulator in emulators.items()}})
     try:
         while line := await stdin.readline():
@@ -324,7 +345,9 @@ async def _serve() -> None:  # pragma: no cover - runs in the child
 if __name__ == "__main__":  # pragma: no cover
     if sys.argv[1:] == ["--serve"]:
         import asyncio
+        import signal
 
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C stops the parent; it closes stdin
         asyncio.run(_serve())
     elif sys.argv[1:] == ["--ensure-venv"]:
         try:

@@ -1,8 +1,9 @@
 """Demo tickets for the Gonda district (called from inventory.demo.load_demo; idempotent).
 
 A handful of faults in every state the lists and reports show: open, assigned, in progress,
-waiting for a vendor, overdue, resolved on time and late, closed. A ticket is found again by
-its title and site, so a second run adds nothing.
+waiting for a vendor, overdue, resolved on time and late, closed. The critical one on
+Nawabganj municipality's VC camera keeps that office off the VC-readiness board. A ticket
+is found again by its title and site, so a second run adds nothing.
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ DEMO_TICKETS = (
     ("TEH-SDR", "PRN", "Printer jams every few pages",
      "Jams on the second tray; the first tray works.",
      "hardware", "normal", 5, [(0, "assign", "")]),
+    ("MUN-NWB", "CAM", "Camera stuck facing the wall: pan/tilt fault",
+     "The VC camera does not turn or zoom; the DM's review sees only the wall.",
+     "vc", "critical", 5,
+     [(0, "assign_vendor", ""), (1, "in_progress", "Pan/tilt motor fails; camera sent to Lucknow."),
+      (2, "waiting", "Waiting for the pan/tilt motor from the vendor.")]),
 )  # fmt: skip
 
 
