@@ -230,6 +230,8 @@ def test_network_down(app, office, make_asset):
         (2, 40.0, 60, True),  # under VC_UPS_MIN_CHARGE_PCT
         (2, 90.0, 10, True),  # under VC_UPS_MIN_MINUTES
         (2, 50.0, 15, False),  # exactly at the limits
+        (2, 100.0, 0, False),  # 0 minutes: not reported (cards on mains power say 0)
+        (2, 30.0, 0, True),
         (None, None, None, False),  # no battery readings
     ],
 )
@@ -240,6 +242,8 @@ def test_ups_battery(app, office, status, pct, minutes, low):
     assert (row.state == NOT_READY) is low
     if low:
         assert codes(row) == ["ups"] and office.ups.tag in row.reasons[0].text
+        if pct is not None:
+            assert f"{round(pct)} % charge" in row.reasons[0].text
 
 
 def test_critical_ticket_on_a_part(app, office, make_user, make_asset):

@@ -103,10 +103,12 @@ class Rules:
         return None
 
     def battery_low(self, status: int | None, pct: float | None, minutes: int | None) -> bool:
+        """Low by the UPS's own battery status, its charge, or its minutes of backup. Zero
+        minutes counts as not reported: many SNMP cards say 0 while on mains power."""
         return (
             (status in BATTERY_LOW_STATUSES)
             or (pct is not None and pct < self.ups_min_charge_pct)
-            or (minutes is not None and minutes < self.ups_min_minutes)
+            or (bool(minutes) and minutes < self.ups_min_minutes)
         )
 
 
@@ -454,12 +456,17 @@ def _ups_now(office: Office, health: dict, rules: Rules) -> None:
             figures = []
             if state.battery_pct is not None:
                 figures.append(_("%(pct)d %% charge", pct=round(state.battery_pct)))
-            if state.battery_minutes is not None:
+            if state.battery_minutes:
                 figures.append(_("%(n)d min of backup", n=state.battery_minutes))
-            text = _("UPS %(tag)s battery low", tag=asset.tag)
-            office.reasons.append(
-                Reason("ups", f"{text}{': ' + ', '.join(figures) if figures else ''}.", asset)
-            )
+            if figures:
+                text = _(
+                    "UPS %(tag)s battery low: %(figures)s.",
+                    tag=asset.tag,
+                    figures=", ".join(figures),
+                )
+            else:
+                text = _("UPS %(tag)s battery low.", tag=asset.tag)
+            office.reasons.append(Reason(UPS, text, asset))
 
 
 def _tickets_now(office: Office, tickets: dict[int, list[Ticket]]) -> None:
@@ -522,7 +529,7 @@ def window_start(rules: Rules, now: datetime) -> datetime:
 
 
 def _hourly_counts(model, ok_expr, ids: list[int], start: datetime, end: datetime) -> dict:
-    """{(asset_id, hour): (readings, good readings)} for the hours in [start, end)."""
+    """{asset_id: {hour: (readings, good readings)}} for the hours in [start, end)."""
     if not ids:
         return {}
     bucket = hour_bucket(db.session, model.at)
@@ -536,7 +543,10 @@ def _hourly_counts(model, ok_expr, ids: list[int], start: datetime, end: datetim
         .where(model.asset_id.in_(ids), model.at >= start, model.at < end)
         .group_by(model.asset_id, bucket)
     ).all()
-    return {(asset_id, as_hour(hour)): (int(n), int(good or 0)) for asset_id, hour, n, good in rows}
+    counts: dict[int, dict[datetime, tuple[int, int]]] = defaultdict(dict)
+    for asset_id, hour, n, good in rows:
+        counts[asset_id][as_hour(hour)] = (int(n), int(good or 0))
+    return counts
 
 
 def _down_intervals(ids: list[int], start: datetime, end: datetime) -> dict[int, list]:
@@ -580,9 +590,11 @@ def _down_intervals(ids: list[int], start: datetime, end: datetime) -> dict[int,
     return intervals
 
 
-def _low_battery_hours(ids: list[int], start: datetime, rules: Rules) -> set[tuple[int, datetime]]:
+def _low_battery_hours(ids: list[int], start: datetime, rules: Rules) -> dict[int, set]:
+    """{asset_id: the hours whose lowest charge was under VC_UPS_MIN_CHARGE_PCT}."""
+    low: dict[int, set] = defaultdict(set)
     if not ids:
-        return set()
+        return low
     rows = db.session.execute(
         sa.select(HealthHourly.asset_id, HealthHourly.hour).where(
             HealthHourly.asset_id.in_(ids),
@@ -590,7 +602,9 @@ def _low_battery_hours(ids: list[int], start: datetime, rules: Rules) -> set[tup
             HealthHourly.battery_min < rules.ups_min_charge_pct,
         )
     ).all()
-    return {(asset_id, as_hour(hour)) for asset_id, hour in rows}
+    for asset_id, hour in rows:
+        low[asset_id].add(as_hour(hour))
+    return low
 
 
 def _ticket_intervals(ids: list[int], start: datetime, end: datetime) -> dict[int, list]:
@@ -611,36 +625,54 @@ def _ticket_intervals(ids: list[int], start: datetime, end: datetime) -> dict[in
     return found
 
 
-def _overlaps(intervals: list, hour: datetime) -> bool:
-    hour_end = hour + HOUR
-    return any(a < hour_end and (b is None or b > hour) for a, b in intervals)
+def _hours_of(interval: tuple, start: datetime, end: datetime) -> Iterable[datetime]:
+    """The hours in [start, end) that the interval (from, to or None) overlaps."""
+    began, ended = interval
+    hour = max(floor_hour(began), start)
+    stop = end if ended is None else min(ended, end)
+    while hour < stop:
+        yield hour
+        hour += HOUR
 
 
-def _hour_state(office: Office, hour: datetime, data: dict) -> str:
-    """READY, NOT_READY or UNKNOWN for one office in one hour (see the module docstring)."""
-    parts = office.parts
-    bad = not parts[ENDPOINT] or not (parts[DISPLAY] or parts[PROJECTOR])
-    bad = bad or any(_overlaps(data["down"].get(a.id, ()), hour) for a in parts[NETWORK])
-    bad = bad or any((a.id, hour) in data["low"] for a in parts[UPS])
-    bad = bad or any(_overlaps(data["tickets"].get(i, ()), hour) for i in office.part_ids)
-    if bad:
-        return NOT_READY
-    # endpoints: one that answered every check of the hour
-    readings = [data["vc"].get((a.id, hour)) for a in parts[ENDPOINT]]
-    checked = [r for r in readings if r]
-    if checked and not any(n == good for n, good in checked):
-        return NOT_READY
-    endpoint_ok = any(n == good for n, good in checked)
-    # displays: one in service that is not monitored, or a projector with good polls only
-    unmonitored = any(a.status == AssetStatus.DEPLOYED.value for a in parts[DISPLAY]) or any(
-        a.status == AssetStatus.DEPLOYED.value and not a.management_address
-        for a in parts[PROJECTOR]
-    )
-    polled = [r for r in (data["pj"].get((a.id, hour)) for a in parts[PROJECTOR]) if r]
-    display_ok = unmonitored or any(n == good for n, good in polled)
-    if not display_ok and polled:
-        return NOT_READY
-    return READY if endpoint_ok and display_ok else UNKNOWN
+class _OfficeHours:
+    """One office's parts and readings, reduced to what decides an hour."""
+
+    def __init__(self, office: Office, data: dict, start: datetime, end: datetime) -> None:
+        parts = office.parts
+        deployed = AssetStatus.DEPLOYED.value
+        # nothing to join with, or nothing to show the VC on: not ready in any hour
+        self.always_bad = not parts[ENDPOINT] or not (parts[DISPLAY] or parts[PROJECTOR])
+        self.bad_hours: set[datetime] = set()
+        for asset in parts[NETWORK]:
+            for interval in data["down"].get(asset.id, ()):
+                self.bad_hours.update(_hours_of(interval, start, end))
+        for asset in parts[UPS]:
+            self.bad_hours.update(data["low"].get(asset.id, ()))
+        for asset_id in office.part_ids:
+            for interval in data["tickets"].get(asset_id, ()):
+                self.bad_hours.update(_hours_of(interval, start, end))
+        self.endpoints = [data["vc"].get(a.id, {}) for a in parts[ENDPOINT]]
+        self.projectors = [data["pj"].get(a.id, {}) for a in parts[PROJECTOR]]
+        self.unmonitored_display = any(a.status == deployed for a in parts[DISPLAY]) or any(
+            a.status == deployed and not a.management_address for a in parts[PROJECTOR]
+        )
+
+    def state(self, hour: datetime) -> str:
+        """READY, NOT_READY or UNKNOWN in this hour (see the module docstring): an endpoint
+        that answered every check of the hour, and a display in service that nobody polls or
+        a projector whose polls of the hour were all good."""
+        if self.always_bad or hour in self.bad_hours:
+            return NOT_READY
+        checked = [r[hour] for r in self.endpoints if hour in r]
+        endpoint_ok = any(n == good for n, good in checked)
+        if checked and not endpoint_ok:
+            return NOT_READY
+        polled = [r[hour] for r in self.projectors if hour in r]
+        display_ok = self.unmonitored_display or any(n == good for n, good in polled)
+        if polled and not display_ok:
+            return NOT_READY
+        return READY if endpoint_ok and display_ok else UNKNOWN
 
 
 def office_histories(offices: list[Office], rules: Rules, now: datetime) -> dict[int, History]:
@@ -679,9 +711,10 @@ def office_histories(offices: list[Office], rules: Rules, now: datetime) -> dict
             first_day + timedelta(days=n): DayReadiness(first_day + timedelta(days=n))
             for n in range(rules.history_days)
         }
+        judge = _OfficeHours(office, data, start, end)
         states = []
         for hour, day in zip(hours, day_of, strict=True):
-            state = _hour_state(office, hour, data)
+            state = judge.state(hour)
             states.append((hour, state))
             cell = days.get(day)
             if cell is None or state == UNKNOWN:
