@@ -5,6 +5,7 @@ from recorded data, and the pages (board, printable version, office page, overvi
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
@@ -444,7 +445,8 @@ def test_board_print_and_office_pages(app, as_role, office, district, make_user)
     detail = viewer.get(f"/vc/{office.site.id}").get_data(as_text=True)
     assert 'badge-green">Ready' in detail
     assert office.codec.tag in detail and "reachable" in detail
-    assert detail.count('class="hr hr-') >= 24 * 29  # the hour grid
+    assert detail.count('class="hr hr-') >= 24 * 29  # the hour grid ...
+    assert detail.count("data-day=") == 30  # ... in rows of whole local days
 
     overview = viewer.get("/").get_data(as_text=True)
     assert "data-vc-summary" in overview and "1 of 2" in overview
@@ -455,3 +457,29 @@ def test_board_without_offices(app, as_role, make_site):
     html = as_role("viewer").get("/vc/").get_data(as_text=True)
     assert "No office is set to join" in html
     assert "data-vc-summary" not in as_role("viewer").get("/").get_data(as_text=True)
+
+
+def test_the_printed_page_keeps_its_colours_and_drops_the_controls(app, office, page, make_user):
+    """Chromium prints /vc/print to PDF without background graphics (the browser's default):
+    the day squares must still print in colour, the buttons must not print at all."""
+    import pypdfium2
+
+    def check() -> None:  # Playwright's loop runs in this thread: the probe gets its own
+        with app.app_context():
+            jobs.vc_reachability(utcnow())
+
+    worker = threading.Thread(target=check)
+    worker.start()
+    worker.join()
+    tab = page(make_user("viewer"), path="/vc/print")
+    assert tab.locator("[data-summary]").inner_text().startswith("1 of 2 offices ready")
+    tab.emulate_media(media="print")
+    pdf = pypdfium2.PdfDocument(tab.pdf(format="A4", landscape=True, print_background=False))
+    assert len(pdf) == 1
+    text = pdf[0].get_textpage().get_text_range()
+    assert "1 of 2 offices ready" in text and "Back to the board" not in text
+    image = pdf[0].render(scale=2).to_pil().convert("RGB")
+    pdf.close()
+    colours = {colour for _count, colour in image.getcolors(maxcolors=1 << 24)}
+    assert (0x1E, 0x7D, 0x32) in colours  # today's square: ready (green)
+    assert (0xD9, 0xDE, 0xE7) in colours  # the days before: no data (grey)

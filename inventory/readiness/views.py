@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -80,12 +82,11 @@ def office(site_id: int):
 
 
 def _hour_grid(office: services.Office, rules: services.Rules) -> list[tuple]:
-    """The office's hours as rows of local days: [(day, [(local hour, state) x 24])]."""
-    from zoneinfo import ZoneInfo
-
+    """The office's hours as rows of local days, newest first: [(day, [(local start, state)])];
+    an hour belongs to the local day of its middle, as in the day squares."""
     zone = ZoneInfo(rules.timezone)
     rows: dict = {}
     for hour, state in office.history.hours:
-        local = hour.astimezone(zone)
-        rows.setdefault(local.date(), []).append((local, state))
+        day = (hour + services.HOUR / 2).astimezone(zone).date()
+        rows.setdefault(day, []).append((hour.astimezone(zone), state))
     return sorted(rows.items(), reverse=True)
