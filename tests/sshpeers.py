@@ -24,6 +24,7 @@ the fake switch's child process.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -385,3 +386,61 @@ if __name__ != "__main__":
 
 if __name__ == "__main__" and sys.argv[1:2] == ["fake-switch"]:
     run_fake_switch(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.stdin.readline().strip())
+
+
+# A fake-switches Cisco IOS whose enable password differs from the login password (the
+# session's `fake_switch` uses one password for both). Both passwords come on stdin.
+_ENABLE_SWITCH = """
+import sys
+from fake_switches import switch_factory
+from fake_switches.transports.ssh_service import SwitchSshService
+from twisted.internet import reactor
+
+address, port, hostname, username = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+password, enable = sys.stdin.readline().strip(), sys.stdin.readline().strip()
+core = switch_factory.SwitchFactory().get("cisco_generic", hostname, enable)
+SwitchSshService(
+    ip=address, port=port, switch_core=core, users={username: password.encode()}
+).hook_to_reactor(reactor)
+reactor.run()
+"""
+
+
+@dataclass
+class EnableSwitch(FakeSwitch):
+    enable_secret: str = field(default="", repr=False)  # differs from `password`
+
+
+@contextlib.contextmanager
+def running_enable_switch() -> Iterator[EnableSwitch]:
+    """Start a fake switch that needs a separate enable secret; stop it on exit."""
+    switch = EnableSwitch(
+        address=LOOPBACK,
+        port=free_tcp_port(),
+        hostname="gonda-sw2",
+        username="netops",
+        password="login-" + secrets.token_urlsafe(9),
+        enable_secret="enable-" + secrets.token_urlsafe(9),
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _ENABLE_SWITCH,
+            switch.address,
+            str(switch.port),
+            switch.hostname,
+            switch.username,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        process.stdin.write(f"{switch.password}\n{switch.enable_secret}\n")  # not in ps
+        process.stdin.close()
+        wait_for_port(switch.address, switch.port, process, "fake-switches (enable secret)")
+        yield switch
+    finally:
+        stop(process)

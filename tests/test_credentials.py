@@ -23,6 +23,7 @@ SECRETS = {
     "snmp_auth_key": "AuthKey-S3cret-0002",
     "snmp_priv_key": "PrivKey-S3cret-0003",
     "ssh_password": "SshPass-S3cret-0004",
+    "ssh_enable_secret": "Enable-S3cret-0006",
 }
 
 
@@ -53,7 +54,7 @@ def admin(make_user, login):
 
 @pytest.fixture
 def profile(app):
-    """A profile holding all four secrets, saved through the service."""
+    """A profile holding all five secrets, saved through the service."""
     data = profile_form()
     saved = services.save_profile(
         None,
@@ -279,6 +280,7 @@ def test_empty_secret_fields_keep_the_stored_values(admin, profile):
             snmp_auth_key="",
             snmp_priv_key="",
             ssh_password="",
+            ssh_enable_secret="",
         ),
     )
     assert response.status_code == 302
@@ -302,6 +304,42 @@ def test_empty_secret_fields_keep_the_stored_values(admin, profile):
     }
 
 
+def test_enable_secret_is_optional_kept_when_left_empty_and_changeable(admin, profile):
+    form = admin.get("/credentials/new").get_data(as_text=True)
+    assert "Enable secret (Cisco IOS)" in form
+    assert "With none stored, the SSH password is used." in form
+    without = profile_form(name="No enable secret", ssh_enable_secret="")
+    assert admin.post("/credentials/new", data=without).status_code == 302
+    saved = db.session.scalar(
+        sa.select(CredentialProfile).where(CredentialProfile.name == "No enable secret")
+    )
+    assert "ssh_enable_secret" not in services.read_secrets(saved)
+    assert not saved.has_secret("ssh_enable_secret")
+    detail = admin.get(f"/credentials/{saved.id}").get_data(as_text=True)
+    assert "ssh_password: set" in detail and "ssh_enable_secret: set" not in detail
+
+    # Set later on its own; the other secrets stay as they were.
+    blank = dict.fromkeys(SECRETS, "")
+    edit = profile_form(name="No enable secret", **{**blank, "ssh_enable_secret": "Later-Enable-7"})
+    assert admin.post(f"/credentials/{saved.id}/edit", data=edit).status_code == 302
+    db.session.expire_all()
+    saved = db.session.get(CredentialProfile, saved.id)
+    assert services.read_secrets(saved) == {**SECRETS, "ssh_enable_secret": "Later-Enable-7"}
+    assert saved.has_secret("ssh_enable_secret")
+    for url in ("/credentials/", f"/credentials/{saved.id}", f"/credentials/{saved.id}/edit"):
+        body = admin.get(url).get_data(as_text=True)
+        assert "Later-Enable-7" not in body and secret_free(body), url
+    assert 'name="ssh_enable_secret" type="password" value=""' in body
+
+    # Left empty on the next save: kept.
+    keep = profile_form(name="No enable secret", description="Renamed", **blank)
+    assert admin.post(f"/credentials/{saved.id}/edit", data=keep).status_code == 302
+    db.session.expire_all()
+    saved = db.session.get(CredentialProfile, saved.id)
+    assert saved.description == "Renamed"
+    assert services.read_secrets(saved)["ssh_enable_secret"] == "Later-Enable-7"
+
+
 def test_clearing_removes_every_secret(admin, profile):
     response = admin.post(
         f"/credentials/{profile.id}/edit",
@@ -311,6 +349,7 @@ def test_clearing_removes_every_secret(admin, profile):
             snmp_auth_key="",
             snmp_priv_key="",
             ssh_password="",
+            ssh_enable_secret="",
             clear_secrets="y",
         ),
     )

@@ -4,6 +4,7 @@ socket; the configuration normaliser; the pages (escaping, roles, diffs)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -13,6 +14,7 @@ from pathlib import Path
 import paramiko
 import pytest
 import sqlalchemy as sa
+from sshpeers import running_enable_switch
 
 from inventory.assets.models import Asset
 from inventory.audit.models import ChangeLog
@@ -361,6 +363,78 @@ def test_cisco_facts_mismatch_offers_update_and_applying_it_records_history(
     assert row.actor_name == "user" or row.actor_id is not None
     # Agreement now: no offer.
     assert "The device disagrees" not in manager.get(f"/assets/{asset.id}").get_data(as_text=True)
+
+
+@pytest.fixture(scope="module")
+def enable_switch():
+    """fake-switches' Cisco IOS with an enable secret other than the login password."""
+    with running_enable_switch() as switch:
+        yield switch
+
+
+def test_cisco_backup_uses_the_profiles_enable_secret_set_through_the_form(
+    app, client_for, make_asset, district, enable_switch, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    profile = make_profile(enable_switch.username, enable_switch.password, name="Switches")
+    asset = ssh_asset(
+        make_asset,
+        district["block"],
+        enable_switch.address,
+        enable_switch.port,
+        profile,
+        "cisco_ios",
+        model=("Cisco", "WS-C3560"),
+    )
+    asset_id, profile_id = asset.id, profile.id
+    engineer = client_for("engineer")
+
+    # No enable secret in the profile: the password is tried as it, and refused.
+    assert engineer.post(f"/netconfig/assets/{asset_id}/fetch").status_code == 302
+    state = check(asset_id)
+    assert state.outcome == "auth_failed"
+    assert state.error == "enable refused the SSH password (is an enable secret needed?)"
+    assert versions(asset_id) == []
+
+    # A manager adds the enable secret, every other secret left empty (kept).
+    form = {
+        "name": "Switches",
+        "snmp_version": "v2c",
+        "snmp_port": 161,
+        "snmp_auth_protocol": "none",
+        "snmp_priv_protocol": "none",
+        "ssh_username": enable_switch.username,
+        "ssh_enable_secret": enable_switch.enable_secret,
+    }
+    manager = client_for("manager")
+    assert manager.post(f"/credentials/{profile_id}/edit", data=form).status_code == 302
+
+    assert engineer.post(f"/netconfig/assets/{asset_id}/fetch").status_code == 302
+    state = check(asset_id)
+    assert state.outcome == "ok", state.error
+    assert state.hostname == enable_switch.hostname
+    [version] = versions(asset_id)
+    assert f"hostname {enable_switch.hostname}\n" in version.text
+
+    secrets = (enable_switch.password, enable_switch.enable_secret)
+    for client, url in (
+        (engineer, f"/assets/{asset_id}"),
+        (engineer, "/netconfig/"),
+        (engineer, f"/netconfig/assets/{asset_id}/configs/1"),
+        (manager, "/credentials/"),
+        (manager, f"/credentials/{profile_id}"),
+        (manager, f"/credentials/{profile_id}/edit"),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        body = response.get_data(as_text=True)
+        assert not any(secret in body for secret in secrets), url
+    assert "ssh_enable_secret: set" in manager.get(f"/credentials/{profile_id}").get_data(
+        as_text=True
+    )
+    assert "auth_failed: enable refused the SSH password" in caplog.text  # the probe's log
+    assert not any(secret in caplog.text for secret in secrets)
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def test_model_differing_only_in_case_is_no_mismatch(app, make_asset, district):

@@ -10,6 +10,9 @@ import os
 import re
 import socket
 import subprocess
+import threading
+import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,6 +20,10 @@ import paramiko
 import pytest
 from fake_switches.cisco.command_processor.enabled import version_text
 from fake_switches.transports.ssh_service import getRSAKeys
+from sshpeers import (
+    EnableSwitch,
+    running_enable_switch,
+)
 
 from inventory.probes.base import Outcome
 from inventory.probes.ssh import (
@@ -64,6 +71,29 @@ def switch_target(switch, known=None, enable_secret=None) -> SshTarget:
         ),
         known_host_key=known,
     )
+
+
+@pytest.fixture(scope="module")
+def enable_switch() -> Iterator[EnableSwitch]:
+    with running_enable_switch() as switch:
+        yield switch
+
+
+def enable_target(switch: EnableSwitch, enable_secret: str) -> SshTarget:
+    return SshTarget(
+        key=11,
+        address=switch.address,
+        port=switch.port,
+        device_type="cisco_ios",
+        credentials=SshCredentials(switch.username, switch.password, enable_secret=enable_secret),
+    )
+
+
+def wait_for_client_transports() -> None:
+    """Until paramiko's client transport threads have ended (and logged what they log)."""
+    for thread in threading.enumerate():
+        if isinstance(thread, paramiko.Transport) and not thread.server_mode:
+            thread.join(timeout=15)
 
 
 def other_key() -> str:
@@ -315,14 +345,31 @@ def test_cisco_wrong_enable_secret_is_auth_failed(fake_switch):
     assert result.error == "enable secret rejected"
 
 
-def test_cisco_running_config_refused_without_enable_is_an_error(fake_switch):
+def test_cisco_without_an_enable_secret_the_password_doubles_as_it(fake_switch):
+    # The switch's enable password is its login password: enable with the password works.
     result = collect(switch_target(fake_switch, enable_secret=""), config=True)
-    assert result.outcome is Outcome.ERROR
-    assert result.error == (
-        "show running-config gave no configuration: No such command : show running-config"
-        " (is an enable secret needed?)"
-    )
-    assert result.config is None
+    assert result.outcome is Outcome.OK, result.error
+    assert f"hostname {fake_switch.hostname}\n" in result.config
+
+
+def test_cisco_separate_enable_secret_gives_the_running_config(enable_switch):
+    result = collect(enable_target(enable_switch, enable_switch.enable_secret), config=True)
+
+    assert result.outcome is Outcome.OK, result.error
+    assert f"hostname {enable_switch.hostname}\n" in result.config
+    assert result.config.rstrip().endswith("end")
+    assert result.facts.hostname == enable_switch.hostname
+
+
+def test_cisco_password_is_refused_where_a_separate_enable_secret_is_needed(enable_switch):
+    fallback = collect(enable_target(enable_switch, ""), config=True)
+    assert fallback.outcome is Outcome.AUTH_FAILED
+    assert fallback.error == "enable refused the SSH password (is an enable secret needed?)"
+    assert fallback.config is None
+    # The login password given as the enable secret: refused as that.
+    given = collect(enable_target(enable_switch, enable_switch.password), config=True)
+    assert given.outcome is Outcome.AUTH_FAILED
+    assert given.error == "enable secret rejected"
 
 
 # --- parsers on stored real outputs -----------------------------------------------------------
@@ -392,25 +439,80 @@ def test_linux_facts_ignore_dmi_placeholders_and_missing_files():
 # --- secrets ------------------------------------------------------------------------------
 
 
-def test_secrets_stay_out_of_reprs_errors_and_logs(sshd_peer, fake_switch, caplog):
+def test_secrets_stay_out_of_reprs_errors_and_logs(sshd_peer, fake_switch, enable_switch, caplog):
     caplog.set_level(logging.DEBUG)
     good = linux_target(sshd_peer)
     wrong = linux_target(sshd_peer, known=sshd_peer.host_key, password="wr0ng-" + "x" * 8)
     keyed = linux_target(sshd_peer, password="", private_key=sshd_peer.private_key)
     switch = switch_target(fake_switch)
-    results = [collect(good), collect(wrong), collect(keyed), collect(switch, config=True)]
+    enabled = enable_target(enable_switch, enable_switch.enable_secret)
+    bad_enable = enable_target(enable_switch, "wr0ng-enable-" + "y" * 8)
+    targets = (good, wrong, keyed, switch, enabled, bad_enable)
+    results = [collect(good), collect(wrong), collect(keyed)]
+    results += [collect(t, config=True) for t in (switch, enabled, bad_enable)]
 
     assert [r.outcome for r in results] == [
         Outcome.OK,
         Outcome.AUTH_FAILED,
         Outcome.OK,
         Outcome.OK,
+        Outcome.OK,
+        Outcome.AUTH_FAILED,
     ]
     assert caplog.records  # netmiko and paramiko did log at debug level
-    secrets = [sshd_peer.password, wrong.credentials.password, fake_switch.password]
+    secrets = [
+        sshd_peer.password,
+        wrong.credentials.password,
+        fake_switch.password,
+        enable_switch.password,
+        enable_switch.enable_secret,
+        bad_enable.credentials.enable_secret,
+    ]
     key_body = sshd_peer.private_key.splitlines()[1]
-    texts = [caplog.text] + [repr(t) for t in (good, wrong, keyed, switch)]
+    texts = [caplog.text] + [repr(t) for t in targets]
     texts += [repr(r) + r.error for r in results]
     for text in texts:
         for secret in [*secrets, key_body]:
             assert secret not in text
+
+
+# --- paramiko's log -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("level", [logging.WARNING, logging.DEBUG], ids=["warning", "debug"])
+def test_failures_returned_as_results_are_no_paramiko_errors(
+    silent_server, garbage_server, caplog, level
+):
+    caplog.set_level(level)
+    creds = SshCredentials("u", "p")
+    silent = collect(SshTarget(1, *silent_server, "linux", creds, timeout=1.0))
+    garbage = collect(SshTarget(2, *garbage_server, "cisco_ios", creds, timeout=5.0))
+    wait_for_client_transports()
+
+    assert silent.outcome is Outcome.TIMEOUT
+    assert garbage.outcome is Outcome.ERROR
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    banner = [
+        r
+        for r in caplog.records
+        if r.name == "paramiko.transport" and "Error reading SSH protocol banner" in r.getMessage()
+    ]
+    if level == logging.DEBUG:  # kept for whoever debugs, as DEBUG records
+        assert len(banner) >= 2
+        assert {r.levelname for r in banner} == {"DEBUG"}
+    else:
+        assert banner == []
+
+
+def test_server_transports_still_log_their_errors(recording_server, caplog):
+    """The filter is for the probe's client connections only: a server's errors pass."""
+    caplog.set_level(logging.WARNING)
+    server = recording_server()
+    with socket.create_connection((server.address, server.port), timeout=5) as sock:
+        sock.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not caplog.records:
+        time.sleep(0.05)
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors and errors[0].name == "paramiko.transport"
+    assert errors[0].getMessage().startswith("Exception (server): Error reading SSH protocol")

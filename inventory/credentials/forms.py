@@ -44,6 +44,13 @@ class CredentialProfileForm(BaseForm):
     ssh_password = PasswordField(
         _l("SSH password"), description=KEEP, validators=[Optional(), Length(max=128)]
     )
+    ssh_enable_secret = PasswordField(
+        _l("Enable secret (Cisco IOS)"),
+        description=_l(
+            "Leave empty to keep the stored value. With none stored, the SSH password is used."
+        ),
+        validators=[Optional(), Length(max=128)],
+    )
     pjlink_password = PasswordField(
         _l("PJLink password (projectors)"),
         description=KEEP,

@@ -12,6 +12,7 @@ SECRET_FIELDS = (
     "snmp_auth_key",
     "snmp_priv_key",
     "ssh_password",
+    "ssh_enable_secret",
     "pjlink_password",
 )
 
@@ -19,8 +20,9 @@ SECRET_FIELDS = (
 class CredentialProfile(Audited, Timestamped, db.Model):
     """How to talk to a device: SNMP v1/v2c community or v3 user, and an SSH login.
 
-    The secret parts (community, v3 keys, SSH password) live only in
-    `secrets_token`, encrypted with a key kept outside the database.
+    The secret parts (community, v3 keys, SSH password, the optional Cisco enable secret,
+    PJLink password) live only in `secrets_token`, encrypted with a key kept outside the
+    database.
     """
 
     __tablename__ = "credential_profiles"

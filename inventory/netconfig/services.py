@@ -179,11 +179,12 @@ def stop_managing(asset: Asset) -> None:
 
 def _credentials(profile: CredentialProfile, cache: dict) -> SshCredentials:
     if profile.id not in cache:
-        password = read_secrets(profile).get("ssh_password", "")
-        # No separate enable secret is kept: the login password doubles as it (a no-op for
-        # users who log in privileged).
+        secrets = read_secrets(profile)
+        # Without an enable secret in the profile the probe tries the password as it.
         cache[profile.id] = SshCredentials(
-            profile.ssh_username, password=password, enable_secret=password
+            profile.ssh_username,
+            password=secrets.get("ssh_password", ""),
+            enable_secret=secrets.get("ssh_enable_secret", ""),
         )
     return cache[profile.id]
 

@@ -19,8 +19,9 @@ What is collected (`SshFacts`, and with config=True the text a configuration bac
 
 - cisco_ios: `show version` and `show inventory`, parsed with ntc-templates' TextFSM
   templates (the chassis row of `show inventory` wins for model and serial; `show version`'s
-  hardware and processor board ID are the fall-back). Config: `show running-config`
-  (after `enable` when an enable secret is given).
+  hardware and processor board ID are the fall-back). Config: `show running-config`, after
+  `enable` with the enable secret, or with the login password when no enable secret is
+  given (a no-op for users who log in privileged).
 - linux: /proc/sys/kernel/hostname, /etc/os-release (PRETTY_NAME) with the kernel release,
   /proc/uptime, and DMI's product_name / product_serial (None when unreadable: the serial
   is root-only on most systems, and placeholder strings such as "To be filled by O.E.M."
@@ -29,6 +30,12 @@ What is collected (`SshFacts`, and with config=True the text a configuration bac
 
 Secrets (password, private key, enable secret) are left out of every repr and are scrubbed
 from error messages; netmiko's own secrets filter keeps them out of its debug log.
+
+paramiko's transport thread logs the exception that ends a client connection (a banner
+timeout, a reset, a refused channel) at ERROR, traceback line by line, although `collect`
+returns every such failure as a result. A filter on the "paramiko.transport" logger,
+installed once on import, turns those records into DEBUG ones (kept only where that
+logger's DEBUG is on); server transports and every other record pass as they are.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ import os
 import re
 import socket
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -82,9 +90,44 @@ _MARK = "@@sampada@@"
 _END = "@@sampada-end@@"
 
 
+# --- paramiko's log ------------------------------------------------------------------------
+
+
+class _ClientFailureRecords(logging.Filter):
+    """ERROR records logged on a client transport's own thread become DEBUG records.
+
+    Such a thread is only ever one of `collect`'s connections (nothing else here is an SSH
+    client), and what it logs at ERROR is the failure that ends the connection: paramiko hands
+    it to the caller, and `collect` returns it as a result. Dropped unless DEBUG is on for the
+    logger."""
+
+    sampada_probe = True  # found again by _install_log_filter, even across module reloads
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.ERROR:
+            return True
+        thread = threading.current_thread()
+        if not isinstance(thread, paramiko.Transport) or thread.server_mode:
+            return True
+        if not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
+            return False
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return True
+
+
+def _install_log_filter() -> None:
+    transport_log = logging.getLogger("paramiko.transport")
+    if not any(getattr(f, "sampada_probe", False) for f in transport_log.filters):
+        transport_log.addFilter(_ClientFailureRecords())
+
+
+_install_log_filter()
+
+
 @dataclass(frozen=True, slots=True)
 class SshCredentials:
     """A username and a password and/or a private key (PEM or OpenSSH text, unencrypted).
+    `enable_secret` is Cisco IOS's; when empty, the password is tried as it.
     The secret fields are left out of repr()."""
 
     username: str
@@ -507,6 +550,9 @@ def collect(target: SshTarget, *, facts: bool = True, config: bool = False) -> S
     except ValueError as exc:
         return result(Outcome.ERROR, str(exc))
     read_timeout = max(target.timeout, 30.0)
+    enable_secret = creds.enable_secret
+    if target.device_type == "cisco_ios" and not enable_secret:
+        enable_secret = creds.password  # no separate enable secret: the password doubles
     try:
         from netmiko import ConnectHandler
 
@@ -520,7 +566,7 @@ def collect(target: SshTarget, *, facts: bool = True, config: bool = False) -> S
                 port=target.port,
                 username=creds.username,
                 password=creds.password or None,
-                secret=creds.enable_secret,
+                secret=enable_secret,
                 pkey=pkey,
                 use_keys=False,
                 allow_agent=False,
@@ -535,7 +581,7 @@ def collect(target: SshTarget, *, facts: bool = True, config: bool = False) -> S
             )
         try:
             if target.device_type == "cisco_ios":
-                found, text = _run_cisco_ios(conn, read_timeout, facts, config, creds.enable_secret)
+                found, text = _run_cisco_ios(conn, read_timeout, facts, config, enable_secret)
             else:
                 found, text = _run_linux(conn, read_timeout, facts, config)
         finally:
@@ -544,7 +590,11 @@ def collect(target: SshTarget, *, facts: bool = True, config: bool = False) -> S
             except Exception:  # already gone: nothing to release
                 log.debug("ssh %s:%s: disconnect failed", target.address, target.port)
     except _EnableFailed:
-        return result(Outcome.AUTH_FAILED, "enable secret rejected")
+        if creds.enable_secret:
+            return result(Outcome.AUTH_FAILED, "enable secret rejected")
+        return result(
+            Outcome.AUTH_FAILED, "enable refused the SSH password (is an enable secret needed?)"
+        )
     except _CommandRefused as exc:
         return result(Outcome.ERROR, f"{exc} (is an enable secret needed?)")
     except Exception as exc:
