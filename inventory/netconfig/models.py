@@ -2,8 +2,8 @@
 of a collection (facts) and the configuration backups with their events.
 
 - `SshDevice`: an asset managed over SSH (device type, port, enabled). Credentials come
-  from the asset's credentials profile (SSH user + ssh_password, and ssh_enable_secret for Cisco enable), the address from its
-  management address.
+  from the asset's credentials profile (SSH user + ssh_password, and ssh_enable_secret for
+  Cisco enable), the address from its management address.
 - `SshHostKey`: the host key trusted on first use; a different key presented later is kept
   in `pending_key` until an administrator accepts it (history records who).
 - `SshCheck`: the last collection's outcome, error and facts (one row per asset).
