@@ -20,7 +20,7 @@ from inventory.credentials.models import CredentialProfile
 from inventory.credentials.services import read_secrets
 from inventory.demo import DEMO_SSH_PORT, DEMO_USERS, SITES, asset_plan
 from inventory.devices.demo import demo_lamp_hours
-from inventory.devices.models import ProjectorSample, VcCheck
+from inventory.devices.models import ProjectorHourly, ProjectorSample, VcCheck, VcHourly
 from inventory.extensions import db
 from inventory.health.models import HealthEvent, HealthHourly
 from inventory.models_base import utcnow
@@ -194,6 +194,13 @@ def _thirty_days_of_history_as_in_the_scenario():
     codecs = _in_the_field("VCC")
     assert len(codecs) == 22 and "BLK-MJH" not in {c.site.code for c in codecs}
     assert _count(VcCheck) == 720 * 22
+    # rolled up per hour as the jobs do: one reading an hour, good when reachable
+    rolled = {
+        (r.asset_id, r.hour): (r.readings, r.good) for r in db.session.scalars(sa.select(VcHourly))
+    }
+    assert len(rolled) == 720 * 22 and _count(ProjectorHourly) == 720 * 20
+    raw = db.session.execute(sa.select(VcCheck.asset_id, VcCheck.at, VcCheck.reachable)).all()
+    assert rolled == {(a, at): (1, int(ok)) for a, at, ok in raw}
     share, outages = {}, []
     for codec in codecs:
         checks = _history(VcCheck, codec)
@@ -273,7 +280,7 @@ def test_demo_loads_gonda(demo):
 
 def _snapshot() -> dict:
     registers = (Site, Asset, User, CredentialProfile, Category, Manufacturer, AssetModel)
-    history = (Ticket, SshDevice, VcCheck, ProjectorSample, HealthHourly, HealthEvent)
+    history = (Ticket, SshDevice, VcCheck, ProjectorSample, HealthHourly, HealthEvent, VcHourly)
     snapshot = {model.__name__: _count(model) for model in (*registers, *history)}
     snapshot["change_log"] = db.session.scalar(sa.select(sa.func.max(ChangeLog.id)))
     for model in (Site, Asset, User, CredentialProfile):

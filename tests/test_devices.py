@@ -14,12 +14,15 @@ import sqlalchemy as sa
 from inventory.credentials.services import save_profile
 from inventory.devices import jobs
 from inventory.devices.models import (
+    ProjectorHourly,
     ProjectorSample,
     ProjectorState,
     VcCheck,
+    VcHourly,
     VcReachability,
     VcTestCall,
 )
+from inventory.devices.services import roll_up_hours
 from inventory.extensions import db
 from inventory.maintenance import jobs as maintenance_jobs
 from inventory.maintenance import services as maintenance
@@ -239,6 +242,14 @@ def test_vc_job_stores_reachability(app, listening, refused, district, make_asse
     assert state.checked_at == LATER and state.last_reachable_at == NOW
     checks = db.session.scalars(sa.select(VcCheck).order_by(VcCheck.at)).all()
     assert [(c.asset_id, c.reachable) for c in checks] == [(vc.id, True), (vc.id, False)]
+    # both checks fell in one hour: rolled up as two readings, one of them good
+    (hourly,) = db.session.scalars(sa.select(VcHourly)).all()
+    assert (hourly.asset_id, hourly.hour, hourly.readings, hourly.good) == (
+        vc.id,
+        NOW.replace(minute=0),
+        2,
+        1,
+    )
 
 
 def test_history_is_trimmed_by_age(app, refused, district, make_asset):
@@ -252,10 +263,15 @@ def test_history_is_trimmed_by_age(app, refused, district, make_asset):
         ]
     )
     db.session.commit()
+    roll_up_hours(NOW - timedelta(days=91))  # the hours of those rows, as the jobs keep them
+    db.session.commit()
     jobs.vc_reachability(NOW)
     ats = db.session.scalars(sa.select(VcCheck.at).order_by(VcCheck.at)).all()
     assert ats == [NOW - timedelta(days=59), NOW]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ProjectorSample)) == 0
+    hours = db.session.scalars(sa.select(VcHourly.hour).order_by(VcHourly.hour)).all()
+    assert hours == [(NOW - timedelta(days=59)).replace(minute=0), NOW.replace(minute=0)]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ProjectorHourly)) == 0
 
 
 def test_jobs_are_scheduled():

@@ -149,3 +149,49 @@ def test_the_schema_of_a_migrated_database_works(migrating_app):
     )
     db.session.commit()
     assert user.id and site.id
+
+
+def test_0009_rolls_up_what_was_recorded_as_the_app_does(migrating_app):
+    """Checks and polls recorded before the hourly tables existed are rolled up by the
+    migration exactly as devices.services.roll_up_hours rolls them up."""
+    from datetime import UTC, datetime, timedelta
+
+    from inventory.assets.services import create_asset
+    from inventory.catalog.services import ensure_default_categories, get_category_by_code
+    from inventory.devices.models import ProjectorHourly, ProjectorSample, VcCheck, VcHourly
+    from inventory.devices.services import roll_up_hours
+    from inventory.sites.services import create_site
+
+    upgrade(directory=MIGRATIONS_DIR, revision="0008")
+    ensure_default_categories()
+    site = create_site(code="BLK-X", name_en="Block X", kind="district_hq")
+    codec = create_asset(category_id=get_category_by_code("VCC").id, site_id=site.id)
+    projector = create_asset(category_id=get_category_by_code("PRJ").id, site_id=site.id)
+    start = datetime(2026, 11, 29, 18, 0, tzinfo=UTC)
+    for minutes in range(0, 180, 20):  # three hours, three readings each
+        at = start + timedelta(minutes=minutes)
+        db.session.add(VcCheck(asset_id=codec.id, at=at, reachable=minutes != 80, open_ports=[]))
+        db.session.add(
+            ProjectorSample(
+                asset_id=projector.id,
+                at=at,
+                outcome="timeout" if minutes == 140 else "ok",
+                worst_error="error" if minutes == 20 else None,
+            )
+        )
+    db.session.commit()
+    upgrade(directory=MIGRATIONS_DIR)
+
+    def hourly(model) -> list[tuple]:
+        rows = db.session.scalars(sa.select(model).order_by(model.asset_id, model.hour)).all()
+        return [(r.asset_id, r.hour, r.readings, r.good) for r in rows]
+
+    migrated = {model: hourly(model) for model in (VcHourly, ProjectorHourly)}
+    assert migrated[VcHourly] == [
+        (codec.id, start, 3, 3),
+        (codec.id, start + timedelta(hours=1), 3, 2),
+        (codec.id, start + timedelta(hours=2), 3, 3),
+    ]
+    assert [r[3] for r in migrated[ProjectorHourly]] == [2, 3, 2]
+    roll_up_hours(start)
+    assert {model: hourly(model) for model in migrated} == migrated

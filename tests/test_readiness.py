@@ -15,6 +15,7 @@ from support import escaped, payload
 
 from inventory.devices import jobs
 from inventory.devices.models import ProjectorSample, VcCheck
+from inventory.devices.services import roll_up_hours
 from inventory.extensions import db
 from inventory.health.models import AssetHealth, HealthEvent, HealthHourly
 from inventory.models_base import utcnow
@@ -353,6 +354,7 @@ def test_history_hour_by_hour_from_recorded_data(app, office, make_user):
     )  # fmt: skip
     ticket.resolved_at = at("2025-06-02 02:05")
     ticket.status = "resolved"
+    assert roll_up_hours(at("2025-05-29 00:00")) == 4 * 24 + 5 - 1  # what the jobs do
     db.session.commit()
 
     board = services.board(rules, NOW, site_ids=[office.site.id])
@@ -395,6 +397,7 @@ def test_history_of_projector_only_offices(app, office, make_asset):
             db.session.add(ProjectorSample(asset_id=prj.id, at=hour, outcome=outcome,
                                            worst_error=worst))  # fmt: skip
         hour += timedelta(hours=1)
+    roll_up_hours(start)
     db.session.commit()
     states = dict(services.board(rules, NOW, site_ids=[office.site.id]).offices[0].history.hours)
     assert {h for h, s in states.items() if s == NOT_READY} == {

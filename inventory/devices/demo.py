@@ -36,7 +36,7 @@ from inventory.assets.models import Asset
 from inventory.catalog.models import Category
 from inventory.choices import CategoryGroup
 from inventory.devices.models import ProjectorSample, VcCheck
-from inventory.devices.services import MONITORED_STATUSES
+from inventory.devices.services import MONITORED_STATUSES, roll_up_hours
 from inventory.extensions import db
 from inventory.health.models import HealthEvent, HealthHourly
 from inventory.health.services import format_duration
@@ -268,4 +268,6 @@ def load_demo_history(now: datetime) -> Counter:
         made["UPS hourly figures"] = _insert(HealthHourly.__table__, _ups_hours(ups_units, hours))
     if router is not None:
         made["health events"] = _insert(HealthEvent.__table__, _router_events(router.id, now))
+    if hours:  # as the jobs do after recording
+        made["device hours rolled up"] = roll_up_hours(hours[0])
     return +made

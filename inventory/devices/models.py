@@ -1,8 +1,10 @@
 """Projectors over PJLink and VC endpoints: their latest state, a short history, test calls.
 
 History: one ProjectorSample per poll and one VcCheck per reachability check (not
-HealthSample, whose columns are SNMP figures), trimmed after DEVICES_KEEP_DAYS, so that
-readiness over the last 30 days can be computed from what was recorded.
+HealthSample, whose columns are SNMP figures), and per device and hour how many readings
+there were and how many were good (VcHourly, ProjectorHourly: recomputed from the raw rows
+each time some are recorded), all trimmed after DEVICES_KEEP_DAYS, so that readiness over
+the last 30 days is computed from what was recorded without reading every raw row.
 """
 
 from __future__ import annotations
@@ -96,6 +98,33 @@ class VcCheck(db.Model):
 
 db.Index("ix_vc_checks_asset_at", VcCheck.asset_id, VcCheck.at)
 db.Index("ix_vc_checks_at", VcCheck.at)
+
+
+class _Hourly:
+    """One device's readings in one UTC hour: how many, and how many were good."""
+
+    asset_id = db.Column(
+        db.Integer, db.ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True
+    )
+    hour = db.Column(UTCDateTime(), primary_key=True)
+    readings = db.Column(db.Integer, nullable=False, default=0)
+    good = db.Column(db.Integer, nullable=False, default=0)
+
+
+class VcHourly(_Hourly, db.Model):
+    """VC reachability checks per hour; good = reachable."""
+
+    __tablename__ = "vc_hourly"
+
+
+class ProjectorHourly(_Hourly, db.Model):
+    """PJLink polls per hour; good = answered with no error-level fault."""
+
+    __tablename__ = "projector_hourly"
+
+
+db.Index("ix_vc_hourly_hour", VcHourly.hour)
+db.Index("ix_projector_hourly_hour", ProjectorHourly.hour)
 
 
 class VcTestCall(Audited, Timestamped, db.Model):

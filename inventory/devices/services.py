@@ -19,13 +19,16 @@ from inventory.catalog.models import Category
 from inventory.choices import AssetStatus, CategoryGroup, TestCallResult
 from inventory.credentials.models import CredentialProfile
 from inventory.devices.models import (
+    ProjectorHourly,
     ProjectorSample,
     ProjectorState,
     VcCheck,
+    VcHourly,
     VcReachability,
     VcTestCall,
 )
 from inventory.extensions import db
+from inventory.health.services import as_hour, floor_hour, hour_bucket
 from inventory.models_base import utcnow
 from inventory.probes.pjlink import PjlinkResult, PjlinkTarget
 from inventory.probes.tcp import TcpResult, TcpTarget
@@ -167,6 +170,8 @@ def record_projector_results(results: list[PjlinkResult], now: datetime) -> int:
             )
         )
     db.session.flush()
+    if results:
+        roll_up_hours(floor_hour(now))
     return len(results)
 
 
@@ -217,6 +222,8 @@ def record_vc_results(results: list[TcpResult], now: datetime) -> int:
             )
         )
     db.session.flush()
+    if results:
+        roll_up_hours(floor_hour(now))
     return len(results)
 
 
@@ -225,11 +232,57 @@ def vc_reachability(asset_id: int) -> VcReachability | None:
 
 
 def prune_history(before: datetime) -> int:
-    """Delete projector samples and VC checks older than `before`; returns how many."""
+    """Delete projector samples and VC checks older than `before`, and the hours before its
+    hour; returns how many rows."""
     removed = 0
     for model in (ProjectorSample, VcCheck):
         removed += db.session.execute(sa.delete(model).where(model.at < before)).rowcount or 0
+    for model in (ProjectorHourly, VcHourly):
+        stale = sa.delete(model).where(model.hour < floor_hour(before))
+        removed += db.session.execute(stale).rowcount or 0
     return removed
+
+
+# What makes a reading good, per history table.
+GOOD_READING = {
+    VcHourly: (VcCheck, lambda: VcCheck.reachable.is_(True)),
+    ProjectorHourly: (
+        ProjectorSample,
+        lambda: sa.and_(
+            ProjectorSample.outcome == "ok",
+            sa.func.coalesce(ProjectorSample.worst_error, "ok") != "error",
+        ),
+    ),
+}
+
+
+def roll_up_hours(since: datetime) -> int:
+    """Recompute VcHourly and ProjectorHourly for the hours from `since` (an hour boundary)
+    from the raw checks and polls; an hour is replaced whole, so this is safe to repeat.
+    The jobs call it for the current hour after recording; returns the hourly rows written."""
+    written = 0
+    for hourly, (raw, good) in GOOD_READING.items():
+        bucket = hour_bucket(db.session, raw.at)
+        rows = db.session.execute(
+            sa.select(
+                raw.asset_id,
+                bucket.label("hour"),
+                sa.func.count(),
+                sa.func.sum(sa.case((good(), 1), else_=0)),
+            )
+            .where(raw.at >= since)
+            .group_by(raw.asset_id, bucket)
+        ).all()
+        db.session.execute(sa.delete(hourly).where(hourly.hour >= since))
+        values = [
+            {"asset_id": a, "hour": as_hour(h), "readings": int(n), "good": int(g or 0)}
+            for a, h, n, g in rows
+        ]
+        for i in range(0, len(values), 1000):
+            db.session.execute(sa.insert(hourly), values[i : i + 1000])
+        written += len(values)
+    db.session.flush()
+    return written
 
 
 # --- test calls -----------------------------------------------------------------------------

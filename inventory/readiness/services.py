@@ -10,7 +10,8 @@ Everything here is computed from what was recorded; nothing is guessed or stored
 - now: the latest reachability check of each endpoint (VcReachability), PJLink poll of each
   projector (ProjectorState), health state of each network device and UPS (AssetHealth),
   and the open tickets of priority critical on any of those parts.
-- the past, hour by hour: the checks and polls of that hour (VcCheck, ProjectorSample), the
+- the past, hour by hour: whether every check or poll of that hour was good (VcHourly,
+  ProjectorHourly: the devices module's hourly roll-up of VcCheck and ProjectorSample), the
   down/up events of the network devices (HealthEvent), the lowest UPS charge of the hour
   (HealthHourly.battery_min) and the critical tickets open in that hour.
 
@@ -36,11 +37,11 @@ from flask_babel import gettext as _
 from inventory.assets.models import Asset
 from inventory.catalog.models import Category
 from inventory.choices import AssetStatus, CategoryGroup, TicketPriority, TicketStatus
-from inventory.devices.models import ProjectorSample, ProjectorState, VcCheck, VcReachability
+from inventory.devices.models import ProjectorHourly, ProjectorState, VcHourly, VcReachability
 from inventory.extensions import db
 from inventory.health.models import AssetHealth, HealthEvent, HealthHourly
-from inventory.health.services import as_hour, floor_hour, hour_bucket
-from inventory.sites.models import Site
+from inventory.health.services import as_hour, floor_hour
+from inventory.sites.models import Site, joins_vc
 from inventory.tickets.models import Ticket
 
 READY, NOT_READY, UNKNOWN = "ready", "not_ready", "unknown"
@@ -205,16 +206,24 @@ class Board:
 # --- which offices, and their parts -------------------------------------------------------
 
 
-def _tree() -> tuple[dict[int, Site], dict[int, list[Site]]]:
-    sites = {s.id: s for s in db.session.scalars(sa.select(Site))}
-    children: dict[int, list[Site]] = defaultdict(list)
-    for site in sites.values():
-        if site.parent_id:
-            children[site.parent_id].append(site)
+def _tree() -> tuple[dict[int, sa.Row], dict[int, list[sa.Row]]]:
+    """The site tree as light rows (a district has thousands of sites, mostly CSCs)."""
+    rows = db.session.execute(
+        sa.select(Site.id, Site.parent_id, Site.kind, Site.vc_expected, Site.name_en)
+    ).all()
+    sites = {row.id: row for row in rows}
+    children: dict[int, list[sa.Row]] = defaultdict(list)
+    for row in rows:
+        if row.parent_id:
+            children[row.parent_id].append(row)
     return sites, children
 
 
-def _path(site: Site, sites: dict[int, Site]) -> list[Site]:
+def _joins(row, rules: Rules) -> bool:
+    return joins_vc(row.kind, row.vc_expected, rules.expected_kinds)
+
+
+def _path(site, sites: dict) -> list:
     path = [site]
     seen = {site.id}
     while path[-1].parent_id and path[-1].parent_id in sites and path[-1].parent_id not in seen:
@@ -228,26 +237,29 @@ def expected_offices(rules: Rules, site_ids: Iterable[int] | None = None) -> lis
     tree (a tehsil, then its blocks and municipalities), with the sites each one covers."""
     sites, children = _tree()
     wanted = set(site_ids) if site_ids is not None else None
-    offices = []
-    for site in sites.values():
-        if not site.joins_vc(rules.expected_kinds):
+    found = []  # (sort key, site id, tehsil id, covered site ids)
+    for row in sites.values():
+        if not _joins(row, rules) or (wanted is not None and row.id not in wanted):
             continue
-        if wanted is not None and site.id not in wanted:
-            continue
-        path = _path(site, sites)
-        tehsil = next((s for s in path if s.kind == "tehsil"), None)
-        office = Office(site, tehsil, covered=_covered_sites(site, children, rules))
-        offices.append((tuple(s.name_en.casefold() for s in path), office))
-    offices.sort(key=lambda pair: pair[0])
-    return [office for _key, office in offices]
+        path = _path(row, sites)
+        tehsil = next((s.id for s in path if s.kind == "tehsil"), None)
+        key = tuple(s.name_en.casefold() for s in path)
+        found.append((key, row.id, tehsil, _covered_sites(row, children, rules)))
+    found.sort(key=lambda item: item[0])
+    ids = {site_id for _key, site_id, _t, _c in found} | {t for _k, _s, t, _c in found if t}
+    objects = {s.id: s for s in db.session.scalars(sa.select(Site).where(Site.id.in_(ids)))}
+    return [
+        Office(objects[site_id], objects.get(tehsil), covered=covered)
+        for _key, site_id, tehsil, covered in found
+    ]
 
 
-def _covered_sites(site: Site, children: dict[int, list[Site]], rules: Rules) -> list[int]:
+def _covered_sites(site, children: dict, rules: Rules) -> list[int]:
     """The office's own site and the office-kind sites below it that do not join themselves."""
     covered, stack = [site.id], list(children.get(site.id, []))
     while stack:
         site = stack.pop()
-        if site.kind == "office" and not site.joins_vc(rules.expected_kinds):
+        if site.kind == "office" and not _joins(site, rules):
             covered.append(site.id)
             stack.extend(children.get(site.id, []))
     return covered
@@ -528,25 +540,20 @@ def window_start(rules: Rules, now: datetime) -> datetime:
     return floor_hour(midnight.astimezone(UTC))
 
 
-def _hourly_counts(model, ok_expr, ids: list[int], start: datetime, end: datetime) -> dict:
-    """{asset_id: {hour: (readings, good readings)}} for the hours in [start, end)."""
+def _hours_all_good(model, ids: list[int], start: datetime, end: datetime) -> dict:
+    """{asset_id: {hour: whether every reading of that hour was good}} for the hours in
+    [start, end), from the hourly roll-up (VcHourly or ProjectorHourly)."""
+    found: dict[int, dict[datetime, bool]] = defaultdict(dict)
     if not ids:
-        return {}
-    bucket = hour_bucket(db.session, model.at)
+        return found
     rows = db.session.execute(
-        sa.select(
-            model.asset_id,
-            bucket.label("hour"),
-            sa.func.count(),
-            sa.func.sum(sa.case((ok_expr, 1), else_=0)),
+        sa.select(model.asset_id, model.hour, model.readings == model.good).where(
+            model.asset_id.in_(ids), model.hour >= start, model.hour < end, model.readings > 0
         )
-        .where(model.asset_id.in_(ids), model.at >= start, model.at < end)
-        .group_by(model.asset_id, bucket)
-    ).all()
-    counts: dict[int, dict[datetime, tuple[int, int]]] = defaultdict(dict)
-    for asset_id, hour, n, good in rows:
-        counts[asset_id][as_hour(hour)] = (int(n), int(good or 0))
-    return counts
+    )
+    for asset_id, hour, all_good in rows:
+        found[asset_id][hour] = bool(all_good)
+    return found
 
 
 def _down_intervals(ids: list[int], start: datetime, end: datetime) -> dict[int, list]:
@@ -665,11 +672,11 @@ class _OfficeHours:
         if self.always_bad or hour in self.bad_hours:
             return NOT_READY
         checked = [r[hour] for r in self.endpoints if hour in r]
-        endpoint_ok = any(n == good for n, good in checked)
+        endpoint_ok = any(checked)
         if checked and not endpoint_ok:
             return NOT_READY
         polled = [r[hour] for r in self.projectors if hour in r]
-        display_ok = self.unmonitored_display or any(n == good for n, good in polled)
+        display_ok = self.unmonitored_display or any(polled)
         if polled and not display_ok:
             return NOT_READY
         return READY if endpoint_ok and display_ok else UNKNOWN
@@ -681,17 +688,8 @@ def office_histories(offices: list[Office], rules: Rules, now: datetime) -> dict
     parts = lambda part: [a.id for o in offices for a in o.parts[part]]  # noqa: E731
     all_ids = [i for o in offices for i in o.part_ids]
     data = {
-        "vc": _hourly_counts(VcCheck, VcCheck.reachable.is_(True), parts(ENDPOINT), start, end),
-        "pj": _hourly_counts(
-            ProjectorSample,
-            sa.and_(
-                ProjectorSample.outcome == "ok",
-                sa.func.coalesce(ProjectorSample.worst_error, "ok") != "error",
-            ),
-            parts(PROJECTOR),
-            start,
-            end,
-        ),
+        "vc": _hours_all_good(VcHourly, parts(ENDPOINT), start, end),
+        "pj": _hours_all_good(ProjectorHourly, parts(PROJECTOR), start, end),
         "down": _down_intervals(parts(NETWORK), start, end),
         "low": _low_battery_hours(parts(UPS), start, rules),
         "tickets": _ticket_intervals(all_ids, start, end),

@@ -8,6 +8,11 @@ from inventory.extensions import db
 from inventory.models_base import Timestamped
 
 
+def joins_vc(kind: str, vc_expected: bool | None, expected_kinds) -> bool:
+    """A site's own setting, else whether its kind joins (VC_EXPECTED_KINDS)."""
+    return vc_expected if vc_expected is not None else kind in expected_kinds
+
+
 class Site(Audited, Timestamped, db.Model):
     """A place that holds assets: district HQ > tehsil > block or municipality > office or CSC."""
 
@@ -40,9 +45,7 @@ class Site(Audited, Timestamped, db.Model):
 
     def joins_vc(self, expected_kinds) -> bool:
         """Whether this office is expected to join the DM's VC (the readiness board)."""
-        if self.vc_expected is not None:
-            return self.vc_expected
-        return self.kind in expected_kinds
+        return joins_vc(self.kind, self.vc_expected, expected_kinds)
 
     def name(self, locale: str = "en") -> str:
         if locale == "hi" and self.name_hi:
