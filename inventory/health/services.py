@@ -967,6 +967,13 @@ def hour_bucket(session: Session, column):
     return sa.func.strftime("%Y-%m-%d %H:00:00", column)
 
 
+def epoch_seconds(session: Session, column):
+    """A UTC datetime column as whole seconds since 1970 (an integer in both databases)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.cast(sa.func.extract("epoch", column), sa.BigInteger)
+    return sa.cast(sa.func.strftime("%s", column), sa.Integer)
+
+
 def as_hour(value) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)

@@ -40,7 +40,7 @@ from inventory.choices import AssetStatus, CategoryGroup, TicketPriority, Ticket
 from inventory.devices.models import ProjectorHourly, ProjectorState, VcHourly, VcReachability
 from inventory.extensions import db
 from inventory.health.models import AssetHealth, HealthEvent, HealthHourly
-from inventory.health.services import as_hour, floor_hour
+from inventory.health.services import as_hour, epoch_seconds, floor_hour
 from inventory.sites.models import Site, joins_vc
 from inventory.tickets.models import Ticket
 
@@ -546,14 +546,25 @@ def _hours_all_good(model, ids: list[int], start: datetime, end: datetime) -> di
     found: dict[int, dict[datetime, bool]] = defaultdict(dict)
     if not ids:
         return found
+    # The hour as a number of seconds: a device-hour is a row, 200 offices' month is 290,000
+    # rows, and a datetime made per row costs more than the query. One datetime per hour.
+    hours = {int(h.timestamp()): h for h in _hour_range(start, end)}
     rows = db.session.execute(
-        sa.select(model.asset_id, model.hour, model.readings == model.good).where(
-            model.asset_id.in_(ids), model.hour >= start, model.hour < end, model.readings > 0
-        )
+        sa.select(
+            model.asset_id, epoch_seconds(db.session, model.hour), model.readings == model.good
+        ).where(model.asset_id.in_(ids), model.hour >= start, model.hour < end, model.readings > 0)
     )
-    for asset_id, hour, all_good in rows:
-        found[asset_id][hour] = bool(all_good)
+    for asset_id, seconds, all_good in rows:
+        found[asset_id][hours[int(seconds)]] = bool(all_good)
     return found
+
+
+def _hour_range(start: datetime, end: datetime) -> list[datetime]:
+    hours, hour = [], start
+    while hour < end:
+        hours.append(hour)
+        hour += HOUR
+    return hours
 
 
 def _down_intervals(ids: list[int], start: datetime, end: datetime) -> dict[int, list]:
@@ -695,11 +706,7 @@ def office_histories(offices: list[Office], rules: Rules, now: datetime) -> dict
         "tickets": _ticket_intervals(all_ids, start, end),
     }
     zone = ZoneInfo(rules.timezone)
-    hours = []
-    hour = start
-    while hour < end:
-        hours.append(hour)
-        hour += HOUR
+    hours = _hour_range(start, end)
     # an hour belongs to the local day of its middle (IST is UTC+5:30)
     day_of = [(h + HOUR / 2).astimezone(zone).date() for h in hours]
     first_day = now.astimezone(zone).date() - timedelta(days=rules.history_days - 1)
