@@ -13,7 +13,9 @@ Everything here is computed from what was recorded; nothing is guessed or stored
 - the past, hour by hour: whether every check or poll of that hour was good (VcHourly,
   ProjectorHourly: the devices module's hourly roll-up of VcCheck and ProjectorSample), the
   down/up events of the network devices (HealthEvent), the lowest UPS charge of the hour
-  (HealthHourly.battery_min) and the critical tickets open in that hour.
+  (HealthHourly.battery_min) and the critical tickets open in that hour. The past is judged
+  with the parts the office has in the register today and each ticket's priority as it is
+  now: a part added or removed, or a priority changed, counts for the past days too.
 
 An office is READY when a VC endpoint in service answers, a display works (a display in
 service, which is not monitored, or a projector whose last poll answered without an
