@@ -203,6 +203,8 @@ def test_submit_approve_and_order_through_the_pages(world, login):
     assert (
         manager.post(f"/procurement/{pr.id}/submit", data={"remark": "Please"}).status_code == 302
     )
+    flashed = manager.get(f"/procurement/{pr.id}").get_data(as_text=True)
+    assert f"{pr.number} submitted for approval." in flashed
 
     # The DIO (a viewer by role) sees the decision form and the count in the navigation.
     body = dio.get(f"/procurement/{pr.id}").get_data(as_text=True)

@@ -667,20 +667,20 @@ def _step(pr: ProcurementRequest, fn, success: str, **kwargs):
     return _back(pr)
 
 
-@bp.route("/<int:request_id>/submit", methods=["POST"])
-@requires(Role.MANAGER)
-def submit(request_id: int):
+def _remark_step(request_id: int, fn, success: str):
+    """A workflow step whose form carries only a remark; `success` takes %(number)s."""
     pr = _request_or_404(request_id)
     form = RemarkForm()
     if not form.validate_on_submit():
         flash(_("The form could not be read. Try again."), "error")
         return _back(pr, "workflow")
-    return _step(
-        pr,
-        services.submit,
-        _("%(number)s submitted for approval.", number=pr.number),
-        remark=form.remark.data or "",
-    )
+    return _step(pr, fn, success % {"number": pr.number}, remark=form.remark.data or "")
+
+
+@bp.route("/<int:request_id>/submit", methods=["POST"])
+@requires(Role.MANAGER)
+def submit(request_id: int):
+    return _remark_step(request_id, services.submit, _("%(number)s submitted for approval."))
 
 
 @bp.route("/<int:request_id>/decide", methods=["POST"])
@@ -722,17 +722,7 @@ def decide(request_id: int):
 @bp.route("/<int:request_id>/close", methods=["POST"])
 @requires(Role.MANAGER)
 def close(request_id: int):
-    pr = _request_or_404(request_id)
-    form = RemarkForm()
-    if not form.validate_on_submit():
-        flash(_("The form could not be read. Try again."), "error")
-        return _back(pr, "workflow")
-    return _step(
-        pr,
-        services.close,
-        _("%(number)s is closed.", number=pr.number),
-        remark=form.remark.data or "",
-    )
+    return _remark_step(request_id, services.close, _("%(number)s is closed."))
 
 
 @bp.route("/<int:request_id>/cancel", methods=["GET", "POST"])
